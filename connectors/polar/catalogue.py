@@ -57,8 +57,12 @@ def metric_catalogue() -> tuple[MetricDefinition, ...]:
     with CATALOGUE_PATH.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     return tuple(
-        MetricDefinition(**{key: (value or None) if key.startswith("total_") else value
-                            for key, value in row.items()})
+        MetricDefinition(
+            **{
+                key: (value or None) if key.startswith("total_") else value
+                for key, value in row.items()
+            }
+        )
         for row in rows
     )
 

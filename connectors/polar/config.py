@@ -64,7 +64,7 @@ class PolarSettings:
     environment: PolarEnvironment
     client_id: str | None
     client_secret: str | None = field(repr=False)
-    token_keys: str | None = field(repr=False)  # the raw key ring, parsed by connectors.polar.crypto
+    token_keys: str | None = field(repr=False)  # raw key ring, parsed by connectors.polar.crypto
     home: Path
     warehouse_path: Path
     timezone: str
