@@ -1,0 +1,117 @@
+"""The serving copy: BI readers never block the pipeline and never see half a refresh."""
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+
+from orchestration.serving import publish_serving_copy, serving_path_for
+
+READER = textwrap.dedent(
+    """
+    import json, sys, time, duckdb
+    path, stop_file, persistent = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+    reads, errors, versions = 0, [], set()
+    held = duckdb.connect(path, read_only=True) if persistent else None
+    import os
+    while not os.path.exists(stop_file):
+        try:
+            con = held or duckdb.connect(path, read_only=True)
+            manifest = dict(con.execute(
+                "select table_name, row_count from marts.serving_manifest").fetchall())
+            for table, expected in manifest.items():
+                actual = con.execute(f"select count(*) from {table}").fetchone()[0]
+                if actual != expected:
+                    errors.append(f"{table}: {actual} rows, manifest says {expected}")
+            version = con.execute("select max(version) from marts.refresh_marker").fetchone()[0]
+            if manifest["marts.refresh_marker"] != version:
+                errors.append(f"refresh {version} has {manifest['marts.refresh_marker']} markers")
+            versions.add(version)
+            if held is None:
+                con.close()
+            reads += 1
+        except Exception as error:  # report every failure, never hide it
+            errors.append(repr(error))
+        time.sleep(0.005)
+    print(json.dumps({"reads": reads, "errors": errors, "versions": sorted(versions)}))
+    """
+)
+
+
+def _refresh(warehouse: duckdb.DuckDBPyConnection, version: int) -> None:
+    """A stand-in for one dbt build: every mart changes size with the version."""
+    warehouse.execute("create schema if not exists marts")
+    warehouse.execute(
+        f"create or replace table marts.refresh_marker as select {version} as version "
+        f"from range({version})"
+    )
+    warehouse.execute(
+        f"create or replace table marts.daily as select range as day from range({version * 100})"
+    )
+
+
+def _start_reader(tmp_path: Path, serving: Path, persistent: bool) -> tuple[subprocess.Popen, Path]:
+    stop = tmp_path / f"stop-{persistent}"
+    process = subprocess.Popen(
+        [sys.executable, "-c", READER, str(serving), str(stop), "1" if persistent else "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return process, stop
+
+
+def test_readers_see_only_complete_refreshes_while_the_pipeline_publishes(tmp_path: Path) -> None:
+    warehouse_path = tmp_path / "warehouse.duckdb"
+    serving = serving_path_for(warehouse_path)
+    warehouse = duckdb.connect(str(warehouse_path))
+    _refresh(warehouse, 1)
+    publish_serving_copy(warehouse, serving)
+
+    readers = [_start_reader(tmp_path, serving, persistent) for persistent in (False, True)]
+    time.sleep(0.5)
+    for version in (2, 3, 4):  # three refreshes while both readers query in a loop
+        _refresh(warehouse, version)
+        publish_serving_copy(warehouse, serving)
+        time.sleep(0.3)
+    for _, stop in readers:
+        stop.touch()
+    results = [json.loads(process.communicate(timeout=30)[0]) for process, _ in readers]
+
+    fresh_reader, holding_reader = results
+    assert fresh_reader["errors"] == [] and holding_reader["errors"] == []
+    assert fresh_reader["reads"] > 20 and holding_reader["reads"] > 20
+    assert fresh_reader["versions"][-1] == 4  # reconnecting readers see the newest refresh
+    assert holding_reader["versions"] == [1]  # a held connection keeps its consistent snapshot
+
+
+def test_publishing_never_waits_for_a_reader_holding_the_serving_file(tmp_path: Path) -> None:
+    warehouse = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    serving = tmp_path / "serving.duckdb"
+    _refresh(warehouse, 1)
+    publish_serving_copy(warehouse, serving)
+    bi_tool = duckdb.connect(str(serving), read_only=True)
+
+    _refresh(warehouse, 2)
+    published = publish_serving_copy(warehouse, serving)
+
+    assert published.tables == {"marts.daily": 200, "marts.refresh_marker": 2}
+    assert bi_tool.execute("select count(*) from marts.daily").fetchone() == (100,)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_table_macros_are_usable_in_the_serving_copy(tmp_path: Path) -> None:
+    warehouse = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    _refresh(warehouse, 3)
+    warehouse.execute(
+        "create macro marts.days_between(low, high) as table "
+        "select day from marts.daily where day between low and high"
+    )
+    published = publish_serving_copy(warehouse, tmp_path / "serving.duckdb")
+
+    reader = duckdb.connect(str(published.path), read_only=True)
+    assert published.macros == ["marts.days_between"]
+    assert reader.execute("select count(*) from marts.days_between(10, 19)").fetchone() == (10,)
