@@ -1,0 +1,146 @@
+"""The state of one emulator instance, shared by every route through `app.state.emulator`."""
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from connectors.polar_emulator.auth import AccessGrant, EmulatorHTTPError
+from connectors.polar_emulator.config import EmulatorConfig
+from connectors.polar_emulator.faults import FaultState
+from connectors.polar_emulator.oauth_clients import ClientRegistry
+from connectors.polar_emulator.oauth_idtoken import IdTokenSigner
+from connectors.polar_emulator.rate_limit import FixedWindowLimiter
+from connectors.polar_emulator.stats import EmulatorStats
+from connectors.polar_emulator.tokens import TokenRecord, TokenStore
+
+INVALID_TOKEN_DESCRIPTION = (
+    "The access token provided is expired, revoked, malformed, or invalid for other reasons."
+)
+INSUFFICIENT_SCOPE_DESCRIPTION = (
+    "The request requires higher privileges than provided by the access token."
+)
+_JSON_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def unauthorized_response() -> JSONResponse:
+    """401 for a request without usable credentials."""
+    return JSONResponse(
+        {"error": "Unauthorized", "detail": "Unauthorized"},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="polar"'},
+    )
+
+
+def invalid_token_response() -> JSONResponse:
+    """401 for an expired, revoked, unknown or malformed access token."""
+    challenge = (
+        f'Bearer realm="polar", error="invalid_token", '
+        f'error_description="{INVALID_TOKEN_DESCRIPTION}"'
+    )
+    return JSONResponse(
+        {"error": "invalid_token", "error_description": INVALID_TOKEN_DESCRIPTION},
+        status_code=401,
+        headers={"WWW-Authenticate": challenge, **_JSON_NO_STORE},
+    )
+
+
+def insufficient_scope_response(accepted_scopes: set[str]) -> JSONResponse:
+    """403 when the token holds none of the scopes the endpoint accepts."""
+    scope = " ".join(sorted(accepted_scopes))
+    challenge = (
+        f'Bearer realm="polar", scope="{scope}", error="insufficient_scope", '
+        f'error_description="{INSUFFICIENT_SCOPE_DESCRIPTION}"'
+    )
+    return JSONResponse(
+        {"error": "insufficient_scope", "error_description": INSUFFICIENT_SCOPE_DESCRIPTION},
+        status_code=403,
+        headers={"WWW-Authenticate": challenge, **_JSON_NO_STORE},
+    )
+
+
+def bearer_token(request: Request) -> str | None:
+    """The bearer token of the Authorization header, if that is its scheme."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    return credentials.strip()
+
+
+class EmulatorState:
+    """Config, world, tokens, clients, faults and stats of one running emulator."""
+
+    def __init__(self, config: EmulatorConfig, world: Any) -> None:
+        self.config = config
+        self.world = world
+        self.stats = EmulatorStats()
+        self.faults = FaultState(self.stats)
+        self.tokens = TokenStore()
+        self.clients = ClientRegistry(self.tokens.hasher)
+        self.signer = IdTokenSigner()
+        self.limiter = FixedWindowLimiter()
+        self._started = time.monotonic()
+        self.clock_shift = timedelta(0)  # tests move time forward (code expiry) through this
+        self.demo_client_id, self._demo_client_secret = self.clients.create_demo_client(
+            config, self.auth_clock()
+        )
+
+    def __repr__(self) -> str:
+        return f"EmulatorState(scenario={self.config.scenario!r}, client={self.demo_client_id!r})"
+
+    @property
+    def demo_client_secret(self) -> str:
+        """The demo client's secret (a fake credential, printed by the CLI)."""
+        return self._demo_client_secret
+
+    def clock(self) -> datetime:
+        """Aware UTC now: the configured fixed time or the real clock, plus any test shift."""
+        base = self.config.now.astimezone(UTC) if self.config.now else datetime.now(UTC)
+        return base + self.clock_shift
+
+    def auth_clock(self) -> datetime:
+        """Aware UTC now for OAuth lifetimes: runs in real time even from a fixed `config.now`.
+
+        The world's clock stays frozen for reproducible numbers, but codes and tokens must
+        still expire while a test or demo waits.
+        """
+        elapsed = timedelta(seconds=time.monotonic() - self._started)
+        base = self.config.now.astimezone(UTC) + elapsed if self.config.now else datetime.now(UTC)
+        return base + self.clock_shift
+
+    def access_token_lifetime(self, grant_type: str) -> int:
+        """Seconds a new access token lives: run-time override, else Polar's per-grant value."""
+        override = self.faults.access_token_lifetime
+        if override is not None:
+            return override
+        if grant_type == "authorization_code":
+            return self.config.access_token_lifetime_code
+        return self.config.access_token_lifetime_refresh
+
+    def usable_record(self, token: str | None) -> TokenRecord | None:
+        """The record behind a live access token whose user still exists."""
+        record = self.tokens.find_access(token) if token else None
+        if record is None or not record.access_usable(self.auth_clock()):
+            return None
+        if record.user_id not in self.world.users:
+            return None
+        return record
+
+    def authenticate(self, request: Request, accepted_scopes: set[str]) -> AccessGrant:
+        """The grant of the request's bearer token, or EmulatorHTTPError (401/403) as Polar."""
+        token = bearer_token(request)
+        if token is None:
+            raise EmulatorHTTPError(unauthorized_response())
+        record = self.usable_record(token)
+        if record is None:
+            raise EmulatorHTTPError(invalid_token_response())
+        if not accepted_scopes & set(record.scopes):
+            raise EmulatorHTTPError(insufficient_scope_response(accepted_scopes))
+        return AccessGrant(
+            user_id=record.user_id,
+            client_id=record.client_id,
+            scopes=frozenset(record.scopes),
+            organization_ids=list(record.organization_ids),
+        )
