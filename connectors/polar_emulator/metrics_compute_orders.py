@@ -9,10 +9,16 @@ from connectors.polar_emulator.simulation_model import OrganizationHistory
 
 
 def _net_amounts(history: OrganizationHistory, rows: slice, now: float) -> np.ndarray:
-    """Revenue minus Polar's fee and refunds known by now (booked on the ORIGINAL order)."""
+    """Revenue minus Polar's fee and refunds known by now (booked on the ORIGINAL order).
+
+    Refund balance events are net of their share of the fee, so a full refund nets to zero.
+    """
     orders = history.orders
+    amount = orders.amount_usd[rows]
+    after_fee = amount - orders.fee_usd[rows]
     refund = np.where(orders.refunded_at[rows] <= now, orders.refund_usd[rows], 0)
-    return orders.amount_usd[rows] - orders.fee_usd[rows] - refund
+    refunded_share = refund / np.maximum(amount, 1)
+    return after_fee - np.rint(after_fee * refunded_share).astype(np.int64)
 
 
 def _revenue_split(
