@@ -1,0 +1,101 @@
+"""The steps of `connect`: browser authorization, scope check, and organization discovery."""
+
+import logging
+import secrets
+import webbrowser
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import httpx
+
+from connectors.polar.config import PolarSettings
+from connectors.polar.crypto import KeyRing
+from connectors.polar.errors import OAuthError, PolarError
+from connectors.polar.oauth import REQUESTED_SCOPES, OAuthClient, Pkce, TokenResponse
+from connectors.polar.records import Organization
+from connectors.polar.redirect_receiver import RedirectReceiver
+from connectors.polar.token_manager import encrypt_tokens
+from connectors.polar.token_store import ACTIVE, StoredConnection
+
+logger = logging.getLogger(__name__)
+
+# Without these the pipeline cannot run at all; the others only enrich.
+ESSENTIAL_SCOPES = ("metrics:read", "organizations:read")
+
+
+def authorize_in_browser(
+    oauth: OAuthClient,
+    keyring: KeyRing,
+    name: str,
+    *,
+    open_browser: bool,
+    port: int,
+    on_url: Callable[[str], None] | None,
+    timeout: float,
+) -> StoredConnection:
+    """A new (unsaved) connection row from one authorization-code + PKCE attempt."""
+    state = secrets.token_urlsafe(32)  # single use: one per attempt
+    pkce = Pkce.new()
+    with RedirectReceiver(port, state) as receiver:
+        url = oauth.authorize_url(redirect_uri=receiver.redirect_uri, state=state, pkce=pkce)
+        if on_url is not None:
+            on_url(url)
+        else:
+            logger.warning("Open this URL to connect Polar: %s", url)
+        if open_browser:
+            webbrowser.open(url)
+        code = receiver.wait_for_code(timeout)
+        redirect_uri = receiver.redirect_uri
+    tokens = oauth.exchange_code(code=code, redirect_uri=redirect_uri, pkce=pkce)
+    check_granted_scopes(oauth, tokens)
+    now = datetime.now(UTC)
+    return StoredConnection(
+        name=name,
+        status=ACTIVE,
+        environment=oauth.environment.name,
+        access_token_ct=None,
+        refresh_token_ct=None,
+        access_token_expires_at=None,
+        granted_scopes=tokens.scopes,
+        metadata={"api_base_url": oauth.environment.api_base_url, "organizations": []},
+        generation=0,
+        created_at=now,
+        updated_at=now,
+    ).with_changes(**encrypt_tokens(keyring, name, tokens, now))
+
+
+def check_granted_scopes(oauth: OAuthClient, tokens: TokenResponse) -> None:
+    """Return if Polar granted read-only access that suffices; else revoke and raise."""
+    granted = set(tokens.scopes)
+    unexpected = sorted(granted - set(REQUESTED_SCOPES))
+    missing = sorted(set(ESSENTIAL_SCOPES) - granted)
+    if not unexpected and not missing:
+        return
+    _revoke_quietly(oauth, tokens)
+    if unexpected:
+        problem = f"Polar granted scopes this tool never asked for: {', '.join(unexpected)}"
+    else:
+        problem = f"Polar did not grant the required scopes: {', '.join(missing)}"
+    raise OAuthError(
+        f"{problem}. The tokens were revoked and nothing was stored; check the scopes of your "
+        "OAuth app at https://polar.sh/settings and connect again."
+    )
+
+
+def discover_organizations(settings: PolarSettings, auth: httpx.Auth) -> list[Organization]:
+    """Every organization the token can see, all pages, through `PolarClient`."""
+    from connectors.polar.client import PolarClient  # written in parallel; imported lazily
+
+    with PolarClient(
+        settings.environment.api_base_url,
+        auth,
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+    ) as client:
+        return list(client.list_organizations())
+
+
+def _revoke_quietly(oauth: OAuthClient, tokens: TokenResponse) -> None:
+    try:
+        oauth.revoke(tokens.refresh_token, "refresh_token")
+    except PolarError:
+        logger.warning("could not revoke the refused tokens at Polar")
