@@ -1,0 +1,56 @@
+"""The dbt models as Dagster assets: one `dbt build` in the DuckDB writer pool.
+
+Keys are `[schema, model]` (`marts/polar_metrics_daily`), so they never clash with the raw asset
+`polar_metrics_daily`; dbt sources map to the raw assets through their `meta.dagster.asset_key`
+(models/staging/polar/_polar__sources.yml); dbt tests become asset checks.
+"""
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from orchestration.defs.dbt.project import dbt_project, ensure_manifest
+
+GROUP_NAME = "polar_marts"
+DUCKDB_POOL = "duckdb_warehouse"
+
+
+class PolarDbtTranslator(DagsterDbtTranslator):
+    """Asset keys by schema and name, all models in the `polar_marts` group."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        """`[schema, name]` for models and seeds; the raw asset key for sources."""
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        """Every dbt node belongs to `polar_marts`."""
+        return GROUP_NAME
+
+
+TRANSLATOR = PolarDbtTranslator(
+    # Several raw tables are written by one raw asset, so several sources share its key.
+    settings=DagsterDbtTranslatorSettings(
+        enable_asset_checks=True, enable_duplicate_source_asset_keys=True
+    )
+)
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=TRANSLATOR,
+    pool=DUCKDB_POOL,
+    name="polar_dbt_models",
+)
+def polar_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """Staging views, intermediate tables and the marts, with every dbt test as an asset check."""
+    yield from dbt.cli(["build"], context=context).stream()

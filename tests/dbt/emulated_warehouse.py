@@ -1,0 +1,93 @@
+"""A warehouse filled the product's way: the emulator over loopback HTTP, the real OAuth flow,
+the real extraction (`orchestration.extract`) into `orchestration.warehouse`, then real dbt."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from connectors.polar.client import PolarClient
+from connectors.polar.config import PolarSettings
+from connectors.polar_emulator.config import EmulatorConfig
+from connectors.polar_emulator.server import run_emulator
+from orchestration.extract import (
+    discover_organizations,
+    local_today,
+    metrics_window,
+    refresh_metrics,
+)
+from orchestration.headless import connect_headless, emulator_environment, free_loopback_port
+from tests.dbt.dbt_runner import WAREHOUSE_FILE_NAME, DbtOutcome, DbtSession
+
+CONNECTION = "default"
+TIMEZONE = "UTC"
+
+
+@dataclass
+class EmulatedWarehouse:
+    """A built warehouse, the API client that filled it, and what it was filled with."""
+
+    scenario: str
+    path: Path
+    client: PolarClient
+    organization_ids: list[str]  # the queried (active) organizations
+    today: date
+    build: DbtOutcome
+
+
+@contextmanager
+def emulated_warehouse(
+    dbt_session: DbtSession, work_dir: Path, scenario: str, **config: object
+) -> Iterator[EmulatedWarehouse]:
+    """Run the emulator, connect, extract the window, `dbt build`; yield while it still serves."""
+    port = free_loopback_port()
+    # One fixed "now" for the emulator and the loader, so today's values cannot move between
+    # the load and the comparison.
+    now = datetime.now(UTC).replace(microsecond=0)
+    emulator_config = EmulatorConfig(
+        scenario=scenario,
+        auto_approve=True,
+        redirect_uris=(f"http://127.0.0.1:{port}/callback",),
+        now=now,
+        **config,  # type: ignore[arg-type]
+    )
+    with run_emulator(emulator_config) as emulator, pytest.MonkeyPatch.context() as patch:
+        env = emulator_environment(
+            emulator.base_url, emulator.client_id, emulator.client_secret, work_dir
+        )
+        env["POLAR_METRICS_WAREHOUSE"] = str(work_dir / WAREHOUSE_FILE_NAME)
+        env["POLAR_METRICS_TIMEZONE"] = TIMEZONE
+        for name, value in env.items():
+            patch.setenv(name, value)
+        settings = PolarSettings.from_env()
+        connection = connect_headless(settings, CONNECTION, port)
+        with PolarClient(settings.environment.api_base_url, connection.http_auth()) as client:
+            organizations = discover_organizations(
+                client,
+                warehouse_path=settings.warehouse_path,
+                connection_name=CONNECTION,
+                environment=settings.environment.name,
+                connection_status="active",
+            )
+            today = local_today(TIMEZONE, now)
+            refresh_metrics(
+                client,
+                warehouse_path=settings.warehouse_path,
+                connection_name=CONNECTION,
+                organizations=organizations,
+                timezone=TIMEZONE,
+                window=metrics_window(today, settings.window_days),
+                concurrency=4,
+            )
+            build = dbt_session.build(settings.warehouse_path, work_dir)
+            yield EmulatedWarehouse(
+                scenario=scenario,
+                path=settings.warehouse_path,
+                client=client,
+                organization_ids=[o.id for o in organizations if o.is_queried],
+                today=today,
+                build=build,
+            )
