@@ -1,0 +1,99 @@
+"""Read-only access to the marts: open the warehouse, run a query, find organizations.
+
+Shared by the dashboard, the alerts and `polar-metrics summary`; duckdb and the standard library
+only, so the CLI stays fast.
+"""
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from connectors.polar.errors import PolarError
+
+ALL_SCOPE = "all"
+
+
+class WarehouseNotReadyError(PolarError):
+    """The warehouse file or its marts do not exist yet."""
+
+
+@contextmanager
+def open_read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the warehouse, or a clear error when there is none yet."""
+    if not path.exists():
+        raise WarehouseNotReadyError(
+            f"No warehouse at {path} yet: run `polar-metrics refresh` first "
+            "(or `polar-metrics demo` to try it on the emulator)."
+        )
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as error:
+        raise WarehouseNotReadyError(
+            f"Cannot open the warehouse {path} read-only ({error}); a refresh may be writing it "
+            "right now — try again in a moment."
+        ) from None
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+    """Rows of a query as dicts; a missing mart becomes WarehouseNotReadyError."""
+    try:
+        cursor = con.execute(sql, list(params))
+    except duckdb.CatalogException as error:
+        raise WarehouseNotReadyError(
+            f"The marts are not built yet ({error}). Run `polar-metrics refresh` first."
+        ) from None
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def organizations(con: duckdb.DuckDBPyConnection, connection: str) -> list[dict[str, Any]]:
+    """Every organization of the connection (marts.polar_organizations), active ones first."""
+    rows = fetch_dicts(
+        con, "select * from marts.polar_organizations where connection_name = ?", [connection]
+    )
+    found = [
+        {
+            "id": str(row["organization_id"]),
+            "name": str(_first(row, "organization_name", "name") or ""),
+            "slug": str(_first(row, "organization_slug", "slug") or ""),
+            "status": str(_first(row, "organization_status", "status") or ""),
+            "currency": str(
+                _first(row, "presentment_currency", "default_presentment_currency") or ""
+            ),
+            "is_queried": bool(row.get("is_queried")),
+        }
+        for row in rows
+    ]
+    return sorted(found, key=lambda org: (not org["is_queried"], org["name"].lower(), org["id"]))
+
+
+def _first(row: dict[str, Any], *names: str) -> Any:
+    return next((row[name] for name in names if row.get(name) is not None), None)
+
+
+def find_scope(con: duckdb.DuckDBPyConnection, connection: str, scope: str) -> str | None:
+    """`all`, or the organization id for an id or slug; None when there is no such one."""
+    if scope == ALL_SCOPE:
+        return scope
+    matches = [
+        org["id"] for org in organizations(con, connection) if scope in (org["id"], org["slug"])
+    ]
+    return matches[0] if matches else None
+
+
+def resolve_scope(con: duckdb.DuckDBPyConnection, connection: str, scope: str) -> str:
+    """Like find_scope, with a clear error for an unknown organization."""
+    found = find_scope(con, connection, scope)
+    if found is None:
+        raise PolarError(
+            f"No organization {scope!r} in connection {connection!r}; "
+            "`polar-metrics status` lists them."
+        )
+    return found

@@ -1,0 +1,8 @@
+"""Dagster definitions of what people see: the dashboard asset and the revenue alert checks."""
+
+import dagster as dg
+
+from orchestration.defs.outputs.assets import polar_dashboard
+from orchestration.defs.outputs.checks import alert_checks_from_env
+
+defs = dg.Definitions(assets=[polar_dashboard], asset_checks=alert_checks_from_env())

@@ -1,0 +1,92 @@
+"""The dashboard asset: one self-contained HTML page written from the marts after every build."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from connectors.polar.errors import PolarError
+from orchestration.alerts.evaluate import evaluate_rules
+from orchestration.alerts.rules import AlertRulesError, load_rules, rules_path_from_env
+from orchestration.dashboard.data import DashboardData, load_dashboard_data
+from orchestration.dashboard.marts import open_read_only
+from orchestration.dashboard.render import write_dashboard
+from orchestration.defs.polar.resources import PolarResource, WarehouseResource
+
+POOL = "duckdb_warehouse"  # readers too: a read-only open fails while another process writes
+GROUP = "polar_outputs"
+OWNERS = ["team:revenue-data"]
+DASHBOARD_FILE = "polar-dashboard.html"
+MART_KEYS = [
+    dg.AssetKey(["marts", name])
+    for name in (
+        "polar_period_summary",
+        "polar_metrics_daily_all",
+        "polar_metrics_daily",
+        "polar_currency_check",
+        "polar_organizations",
+    )
+]
+
+
+def dashboard_path(warehouse: WarehouseResource) -> Path:
+    """Where the page is written: next to the warehouse file."""
+    return warehouse.file().with_name(DASHBOARD_FILE)
+
+
+@dg.asset(
+    key="polar_dashboard",
+    group_name=GROUP,
+    deps=MART_KEYS,
+    kinds={"html", "duckdb"},
+    owners=OWNERS,
+    pool=POOL,
+    description=(
+        "The revenue dashboard: one HTML file (open it in any browser, it makes no network "
+        "request) with MRR, revenue, subscriptions and Polar's checkout and order numbers for "
+        "today, yesterday and 7/30/90 days or month to date, daily charts, a per-organization "
+        "table, the currency-mismatch banner and any revenue alert. Rebuilt from the marts after "
+        "every refresh; the file path is in the metadata."
+    ),
+)
+def polar_dashboard(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, polar: PolarResource
+) -> dg.MaterializeResult:
+    """Writes the dashboard HTML file next to the warehouse."""
+    with open_read_only(warehouse.file()) as con:
+        data = load_dashboard_data(con, polar.connection_name)
+        data.alerts = _alert_notices(con, polar.connection_name)
+    data.connection_status = _live_status(polar) or data.connection_status
+    path = write_dashboard(data, dashboard_path(warehouse))
+    context.log.info("Dashboard written to %s", path)
+    return dg.MaterializeResult(metadata=_metadata(path, data))
+
+
+def _alert_notices(con: object, connection: str) -> list[dict[str, str]]:
+    try:
+        rules = load_rules(rules_path_from_env())
+    except AlertRulesError as error:
+        return [{"rule": "rules_file", "severity": "error", "message": str(error)}]
+    results = evaluate_rules(con, connection, rules)  # type: ignore[arg-type]
+    return [
+        {"rule": r.rule.name, "severity": r.rule.severity, "message": r.message}
+        for r in results
+        if r.triggered
+    ]
+
+
+def _live_status(polar: PolarResource) -> str | None:
+    # The token store knows about a refused refresh token before the next refresh writes it.
+    try:
+        return polar.open_connection().status
+    except (PolarError, OSError, ImportError):
+        return None
+
+
+def _metadata(path: Path, data: DashboardData) -> dict[str, dg.MetadataValue]:
+    return {
+        "path": dg.MetadataValue.path(str(path)),
+        "url": dg.MetadataValue.url(path.resolve().as_uri()),
+        "organizations": dg.MetadataValue.int(len(data.active_organizations)),
+        "alerts": dg.MetadataValue.int(len(data.alerts)),
+        "currency_mismatch": dg.MetadataValue.bool(bool(data.currency_warning)),
+    }

@@ -1,0 +1,274 @@
+"""Period summaries read from the marts, as a table for people and as JSON for scripts.
+
+Only duckdb and the standard library here: `polar-metrics summary` must answer in well under a
+second, so nothing imports Dagster, dbt or pandas. The warehouse is opened read-only.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from connectors.polar.errors import PolarError
+from orchestration.dashboard.formatting import (
+    SETTLEMENT_CURRENCY,
+    format_change,
+    format_metric,
+    metric_label,
+)
+from orchestration.dashboard.marts import (
+    ALL_SCOPE,
+    WarehouseNotReadyError,
+    fetch_dicts,
+    open_read_only,
+    resolve_scope,
+)
+from orchestration.dashboard.periods import PERIODS
+
+# Re-exported: callers of `orchestration.summary` (the CLI, the demo) open the warehouse here too.
+__all__ = [
+    "ALL_SCOPE",
+    "PERIODS",
+    "PeriodSummary",
+    "SummaryRow",
+    "WarehouseNotReadyError",
+    "cached_window",
+    "format_table",
+    "open_read_only",
+    "read_custom_summary",
+    "read_period_summary",
+    "resolve_scope",
+    "select_metrics",
+    "summary_from_api",
+    "summary_to_json",
+]
+
+# What people look at first; the table shows these unless `--metrics` asks for others.
+HEADLINE_METRICS = (
+    "monthly_recurring_revenue",
+    "revenue",
+    "net_revenue",
+    "active_subscriptions",
+    "new_subscriptions",
+    "churned_subscriptions",
+    "trial_monthly_recurring_revenue",
+    "average_revenue_per_user",
+    "cumulative_revenue",
+    "checkouts_conversion",
+    "orders",
+    "renewed_subscriptions",
+    "canceled_subscriptions",
+    "one_time_products",
+    "one_time_products_revenue",
+)
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One metric of a period summary, raw and formatted."""
+
+    metric: str
+    value: float | int | None
+    previous_value: float | int | None
+    change: float | int | None
+    change_ratio: float | None
+    currency: str | None
+
+    @property
+    def label(self) -> str:
+        """The metric's display name."""
+        return metric_label(self.metric)
+
+    @property
+    def value_text(self) -> str:
+        """The value as people read it (money with its symbol)."""
+        return format_metric(self.metric, self.value, self.currency)
+
+    @property
+    def previous_text(self) -> str:
+        """The previous period's value as people read it."""
+        return format_metric(self.metric, self.previous_value, self.currency)
+
+    @property
+    def change_text(self) -> str:
+        """The relative change against the previous period."""
+        return format_change(self.change_ratio)
+
+
+@dataclass(frozen=True)
+class PeriodSummary:
+    """The summary of one scope (an organization or `all`) over one period."""
+
+    connection: str
+    scope: str
+    period: str
+    start_date: date | None
+    end_date: date | None
+    source: str  # warehouse | polar_api
+    rows: list[SummaryRow] = field(default_factory=list)
+    is_partial: bool = False
+
+    def value(self, metric: str) -> float | int | None:
+        """The raw value of one metric (None when absent)."""
+        return next((row.value for row in self.rows if row.metric == metric), None)
+
+
+def read_period_summary(
+    con: duckdb.DuckDBPyConnection, connection: str, period: str, scope: str = ALL_SCOPE
+) -> PeriodSummary:
+    """One standard period (`today`, `last_7_days`, ...) from marts.polar_period_summary."""
+    rows = fetch_dicts(
+        con,
+        "select * from marts.polar_period_summary where connection_name = ? and period = ? "
+        "and scope = ? order by metric",
+        [connection, period, scope],
+    )
+    return _summary(connection, scope, period, rows, "warehouse")
+
+
+def read_custom_summary(
+    con: duckdb.DuckDBPyConnection, connection: str, start: date, end: date, scope: str = ALL_SCOPE
+) -> PeriodSummary:
+    """An in-window custom range from the table macro marts.polar_summary(start, end)."""
+    rows = fetch_dicts(
+        con,
+        "select * from marts.polar_summary(?::date, ?::date) where connection_name = ? "
+        "and scope = ? order by metric",
+        [start, end, connection, scope],
+    )
+    summary = _summary(connection, scope, "custom", rows, "warehouse")
+    return _with_dates(summary, start, end)
+
+
+def cached_window(con: duckdb.DuckDBPyConnection, connection: str) -> tuple[date, date] | None:
+    """The cached window (start, end) of the connection's latest refresh, if any."""
+    rows = fetch_dicts(
+        con,
+        "select window_start, window_end from raw.polar_refreshes where connection_name = ? "
+        "and status in ('success', 'partial') order by finished_at desc nulls last limit 1",
+        [connection],
+    )
+    return (rows[0]["window_start"], rows[0]["window_end"]) if rows else None
+
+
+def _summary(
+    connection: str, scope: str, period: str, rows: list[dict], source: str
+) -> PeriodSummary:
+    first = rows[0] if rows else {}
+    return PeriodSummary(
+        connection=connection,
+        scope=scope,
+        period=period,
+        start_date=first.get("start_date"),
+        end_date=first.get("end_date"),
+        source=source,
+        rows=[_row(row) for row in rows],
+        is_partial=bool(first.get("is_partial")),
+    )
+
+
+def _row(row: dict) -> SummaryRow:
+    return SummaryRow(
+        metric=str(row["metric"]),
+        value=row.get("value"),
+        previous_value=row.get("previous_value"),
+        change=row.get("change"),
+        change_ratio=row.get("change_ratio"),
+        currency=SETTLEMENT_CURRENCY,
+    )
+
+
+def _with_dates(summary: PeriodSummary, start: date, end: date) -> PeriodSummary:
+    fields = {**summary.__dict__, "start_date": start, "end_date": end}
+    return PeriodSummary(**fields)
+
+
+def select_metrics(summary: PeriodSummary, metrics: Sequence[str] | None) -> PeriodSummary:
+    """The summary restricted to `metrics` (default: the headline metrics), in that order."""
+    wanted = list(metrics) if metrics else list(HEADLINE_METRICS)
+    by_metric = {row.metric: row for row in summary.rows}
+    unknown = [metric for metric in wanted if metric not in by_metric and summary.rows]
+    if metrics and unknown:
+        raise PolarError(
+            f"Unknown metric(s) {', '.join(unknown)}; known: {', '.join(sorted(by_metric))}."
+        )
+    rows = [by_metric[metric] for metric in wanted if metric in by_metric]
+    fields = {**summary.__dict__, "rows": rows}
+    return PeriodSummary(**fields)
+
+
+def format_table(summary: PeriodSummary) -> str:
+    """A fixed-width table: metric, value, previous period, change."""
+    when = f"{summary.start_date} .. {summary.end_date}" if summary.start_date else "no data"
+    partial = " (today is partial)" if summary.is_partial else ""
+    title = f"{summary.connection} · {summary.scope} · {summary.period} · {when}{partial}"
+    header = ("Metric", "Value", "Previous", "Change")
+    lines = [
+        (row.label, row.value_text, row.previous_text, row.change_text) for row in summary.rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(4)]
+    out = [title, _table_line(header, widths), "  ".join("-" * width for width in widths)]
+    out += [_table_line(line, widths) for line in lines]
+    if not lines:
+        out.append("(no metrics for this period: run `polar-metrics refresh`)")
+    return "\n".join(out)
+
+
+def _table_line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    first = cells[0].ljust(widths[0])
+    rest = [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)]
+    return "  ".join([first, *rest]).rstrip()
+
+
+def summary_to_json(summary: PeriodSummary) -> str:
+    """The summary as JSON: raw numbers (money in cents) plus their formatted text."""
+    document: dict[str, Any] = {
+        "connection": summary.connection,
+        "scope": summary.scope,
+        "period": summary.period,
+        "start_date": _iso(summary.start_date),
+        "end_date": _iso(summary.end_date),
+        "is_partial": summary.is_partial,
+        "source": summary.source,
+    }
+    document["metrics"] = {
+        row.metric: {
+            "value": row.value,
+            "previous_value": row.previous_value,
+            "change": row.change,
+            "change_ratio": row.change_ratio,
+            "currency": row.currency,  # money in cents of this currency
+            "text": row.value_text,
+        }
+        for row in summary.rows
+    }
+    return json.dumps(document, indent=2, default=float)
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def summary_from_api(
+    settings: Any, connection: str, start: date, end: date, scope: str = ALL_SCOPE
+) -> PeriodSummary:
+    """A custom range outside the cached window: asked from Polar, never written to the cache.
+
+    One metrics call per organization plus Polar's server-side `all` series
+    (`orchestration.custom_range`, shared with the Dagster custom-range job).
+    """
+    # Imported here: the warehouse path of `summary` must not pay for the HTTP stack.
+    from orchestration.custom_range import answer_custom_range
+
+    answer = answer_custom_range(settings, connection, start, end)
+    if scope in answer.errors:
+        raise PolarError(f"Polar could not answer for {scope}: {answer.errors[scope]}")
+    totals = answer.totals.get(scope, {})
+    rows = [
+        SummaryRow(metric, value, None, None, None, SETTLEMENT_CURRENCY)
+        for metric, value in sorted(totals.items())
+    ]
+    return PeriodSummary(connection, scope, "custom", start, end, answer.source, rows, False)
