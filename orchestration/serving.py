@@ -17,6 +17,7 @@ import duckdb
 
 SERVED_SCHEMAS = ("marts",)
 MANIFEST_TABLE = "marts.serving_manifest"
+SOURCE, TARGET = "warehouse_source", "serving_target"  # aliases inside the copying connection
 
 
 @dataclass(frozen=True)
@@ -34,19 +35,26 @@ def serving_path_for(warehouse_path: Path) -> Path:
     return warehouse_path.with_name(f"{warehouse_path.stem}.serving{warehouse_path.suffix}")
 
 
-def publish_serving_copy(warehouse: duckdb.DuckDBPyConnection, serving_path: Path) -> PublishedCopy:
-    """Copy the marts (tables and table macros) into a fresh file and swap it in atomically."""
+def publish_serving_copy(warehouse_path: Path, serving_path: Path) -> PublishedCopy:
+    """Copy the marts (tables and table macros) into a fresh file and swap it in atomically.
+
+    The warehouse is only read (attached read-only), so the caller must not hold it open for
+    writing; in the pipeline this runs after dbt, inside the `duckdb_warehouse` pool.
+    """
     serving_path.parent.mkdir(parents=True, exist_ok=True)
     temporary = serving_path.with_name(f".{serving_path.name}.{uuid.uuid4().hex}.tmp")
-    alias = f"serving_{uuid.uuid4().hex[:8]}"
     published_at = datetime.now(UTC)
-    warehouse.execute(f"ATTACH '{_sql_path(temporary)}' AS {alias}")
+    con = duckdb.connect()
     try:
-        tables = _copy_tables(warehouse, alias)
-        macros = _copy_table_macros(warehouse, alias)
-        _write_manifest(warehouse, alias, tables, published_at)
+        con.execute(f"ATTACH '{_sql_path(warehouse_path)}' AS {SOURCE} (READ_ONLY)")
+        con.execute(f"ATTACH '{_sql_path(temporary)}' AS {TARGET}")
+        tables = _copy_tables(con)
+        macros = _copy_table_macros(con)
+        _write_manifest(con, tables, published_at)
+        con.execute("use memory")
+        con.execute(f"DETACH {TARGET}")
     finally:
-        warehouse.execute(f"DETACH {alias}")
+        con.close()
     try:
         _fsync(temporary)
         os.replace(temporary, serving_path)
@@ -56,53 +64,53 @@ def publish_serving_copy(warehouse: duckdb.DuckDBPyConnection, serving_path: Pat
     return PublishedCopy(serving_path, tables, macros, published_at)
 
 
-def _copy_tables(warehouse: duckdb.DuckDBPyConnection, alias: str) -> dict[str, int]:
-    rows = warehouse.execute(
+def _copy_tables(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    rows = con.execute(
         "select schema_name, table_name from duckdb_tables() "
-        "where database_name = current_database() and schema_name in ? order by 1, 2",
-        [list(SERVED_SCHEMAS)],
+        "where database_name = ? and schema_name in ? order by 1, 2",
+        [SOURCE, list(SERVED_SCHEMAS)],
     ).fetchall()
     counts: dict[str, int] = {}
     for schema in SERVED_SCHEMAS:
-        warehouse.execute(f'create schema if not exists {alias}."{schema}"')
+        con.execute(f'create schema if not exists {TARGET}."{schema}"')
     for schema, table in rows:
         if f"{schema}.{table}" == MANIFEST_TABLE:
             continue
-        warehouse.execute(
-            f'create table {alias}."{schema}"."{table}" as select * from "{schema}"."{table}"'
-        )
-        count = warehouse.execute(f'select count(*) from {alias}."{schema}"."{table}"').fetchone()
+        name = f'"{schema}"."{table}"'
+        con.execute(f"create table {TARGET}.{name} as select * from {SOURCE}.{name}")
+        count = con.execute(f"select count(*) from {TARGET}.{name}").fetchone()
         counts[f"{schema}.{table}"] = int(count[0]) if count else 0
     return counts
 
 
-def _copy_table_macros(warehouse: duckdb.DuckDBPyConnection, alias: str) -> list[str]:
-    """Recreate the marts' table macros (e.g. `marts.polar_summary`) inside the serving file."""
-    macros = warehouse.execute(
+def _copy_table_macros(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Recreate the marts' table macros (e.g. `marts.polar_summary`) inside the serving file.
+
+    Their bodies name tables as `marts.x`, which resolve in the reader's database: the copy.
+    """
+    macros = con.execute(
         "select schema_name, function_name, parameters, macro_definition from duckdb_functions() "
-        "where function_type = 'table_macro' and database_name = current_database() "
-        "and schema_name in ?",
-        [list(SERVED_SCHEMAS)],
+        "where function_type = 'table_macro' and database_name = ? and schema_name in ?",
+        [SOURCE, list(SERVED_SCHEMAS)],
     ).fetchall()
     names = []
+    con.execute(f"use {TARGET}")  # macro bodies bind `marts.x` against the copied tables
     for schema, name, parameters, definition in macros:
         params = ", ".join(parameters)
-        warehouse.execute(
-            f'create or replace macro {alias}."{schema}"."{name}"({params}) as table {definition}'
+        con.execute(
+            f'create or replace macro {TARGET}."{schema}"."{name}"({params}) as table {definition}'
         )
         names.append(f"{schema}.{name}")
     return names
 
 
-def _write_manifest(
-    warehouse: duckdb.DuckDBPyConnection, alias: str, tables: dict[str, int], at: datetime
-) -> None:
-    warehouse.execute(
-        f"create table {alias}.{MANIFEST_TABLE} "
+def _write_manifest(con: duckdb.DuckDBPyConnection, tables: dict[str, int], at: datetime) -> None:
+    con.execute(
+        f"create table {TARGET}.{MANIFEST_TABLE} "
         "(table_name varchar primary key, row_count bigint, published_at timestamptz)"
     )
-    warehouse.executemany(
-        f"insert into {alias}.{MANIFEST_TABLE} values (?, ?, ?)",
+    con.executemany(
+        f"insert into {TARGET}.{MANIFEST_TABLE} values (?, ?, ?)",
         [(table, count, at) for table, count in tables.items()],
     )
 

@@ -160,8 +160,7 @@ def test_summary_macro_works_in_the_serving_copy_that_holds_only_the_marts(
 
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(synthetic_warehouse.path, warehouse)
-    with duckdb.connect(str(warehouse)) as connection:
-        published = publish_serving_copy(connection, tmp_path / "serving.duckdb")
+    published = publish_serving_copy(warehouse, tmp_path / "serving.duckdb")
     sql = "select scope, metric, value, previous_value from marts.polar_summary(?, ?) order by 1, 2"
     dates = [date(2026, 2, 3), date(2026, 2, 17)]
 

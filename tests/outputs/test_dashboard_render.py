@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from orchestration.dashboard.data import DashboardData
@@ -156,3 +157,25 @@ def test_refused_refresh_token_puts_the_reconnect_notice_on_the_page(
     page = (tmp_path / "polar-dashboard.html").read_text()
     assert 'data-testid="reconnect-notice"' in page
     assert "polar-metrics connect --connection revoked" in page
+
+
+def test_a_full_refresh_publishes_the_serving_copy_for_bi_tools(pipeline: Pipeline) -> None:
+    """After the refresh's dbt build, BI tools get the marts in a separate read-only file."""
+    from orchestration.serving import serving_path_for
+
+    serving = serving_path_for(pipeline.warehouse)
+    with duckdb.connect(str(serving), read_only=True) as reader:
+        manifest = dict(
+            reader.execute("select table_name, row_count from marts.serving_manifest").fetchall()
+        )
+        (last_day,) = reader.execute(
+            "select max(date) from marts.polar_metrics_daily_all"
+        ).fetchone()
+        summary_rows = reader.execute(
+            "select count(*) from marts.polar_summary(?::date - 6, ?::date)", [last_day, last_day]
+        ).fetchone()
+        for table, expected in manifest.items():
+            assert reader.execute(f"select count(*) from {table}").fetchone() == (expected,)
+    assert {"marts.polar_period_summary", "marts.polar_metrics_daily"} <= set(manifest)
+    assert manifest["marts.polar_period_summary"] > 0
+    assert summary_rows is not None and summary_rows[0] > 0

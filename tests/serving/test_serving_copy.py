@@ -42,8 +42,9 @@ READER = textwrap.dedent(
 )
 
 
-def _refresh(warehouse: duckdb.DuckDBPyConnection, version: int) -> None:
+def _refresh(warehouse_path: Path, version: int, extra_sql: str = "") -> None:
     """A stand-in for one dbt build: every mart changes size with the version."""
+    warehouse = duckdb.connect(str(warehouse_path))
     warehouse.execute("create schema if not exists marts")
     warehouse.execute(
         f"create or replace table marts.refresh_marker as select {version} as version "
@@ -52,6 +53,9 @@ def _refresh(warehouse: duckdb.DuckDBPyConnection, version: int) -> None:
     warehouse.execute(
         f"create or replace table marts.daily as select range as day from range({version * 100})"
     )
+    if extra_sql:
+        warehouse.execute(extra_sql)
+    warehouse.close()
 
 
 def _start_reader(tmp_path: Path, serving: Path, persistent: bool) -> tuple[subprocess.Popen, Path]:
@@ -67,15 +71,14 @@ def _start_reader(tmp_path: Path, serving: Path, persistent: bool) -> tuple[subp
 def test_readers_see_only_complete_refreshes_while_the_pipeline_publishes(tmp_path: Path) -> None:
     warehouse_path = tmp_path / "warehouse.duckdb"
     serving = serving_path_for(warehouse_path)
-    warehouse = duckdb.connect(str(warehouse_path))
-    _refresh(warehouse, 1)
-    publish_serving_copy(warehouse, serving)
+    _refresh(warehouse_path, 1)
+    publish_serving_copy(warehouse_path, serving)
 
     readers = [_start_reader(tmp_path, serving, persistent) for persistent in (False, True)]
     time.sleep(0.5)
     for version in (2, 3, 4):  # three refreshes while both readers query in a loop
-        _refresh(warehouse, version)
-        publish_serving_copy(warehouse, serving)
+        _refresh(warehouse_path, version)
+        publish_serving_copy(warehouse_path, serving)
         time.sleep(0.3)
     for _, stop in readers:
         stop.touch()
@@ -89,7 +92,7 @@ def test_readers_see_only_complete_refreshes_while_the_pipeline_publishes(tmp_pa
 
 
 def test_publishing_never_waits_for_a_reader_holding_the_serving_file(tmp_path: Path) -> None:
-    warehouse = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    warehouse = tmp_path / "warehouse.duckdb"
     serving = tmp_path / "serving.duckdb"
     _refresh(warehouse, 1)
     publish_serving_copy(warehouse, serving)
@@ -104,11 +107,12 @@ def test_publishing_never_waits_for_a_reader_holding_the_serving_file(tmp_path: 
 
 
 def test_table_macros_are_usable_in_the_serving_copy(tmp_path: Path) -> None:
-    warehouse = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    _refresh(warehouse, 3)
-    warehouse.execute(
+    warehouse = tmp_path / "warehouse.duckdb"
+    _refresh(
+        warehouse,
+        3,
         "create macro marts.days_between(low, high) as table "
-        "select day from marts.daily where day between low and high"
+        "select day from marts.daily where day between low and high",
     )
     published = publish_serving_copy(warehouse, tmp_path / "serving.duckdb")
 

@@ -1,0 +1,1 @@
+"""Dagster definitions, one package per area (`polar`, `dbt`, `outputs`), each exporting `defs`."""

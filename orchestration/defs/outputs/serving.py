@@ -1,0 +1,37 @@
+"""The serving copy asset: the marts published to a read-only file for BI tools."""
+
+import dagster as dg
+
+from orchestration.defs.outputs.assets import GROUP, MART_KEYS, OWNERS, POOL
+from orchestration.defs.polar.resources import WarehouseResource
+from orchestration.serving import publish_serving_copy, serving_path_for
+
+
+@dg.asset(
+    key="polar_serving_copy",
+    group_name=GROUP,
+    deps=MART_KEYS,
+    kinds={"duckdb"},
+    owners=OWNERS,
+    pool=POOL,
+    description=(
+        "The marts copied to a separate read-only DuckDB file for BI tools (DuckDB CLI, DBeaver, "
+        "Metabase, Superset). It is replaced atomically after every successful dbt build, so a "
+        "reader sees a whole refresh or the previous one and never blocks the pipeline."
+    ),
+)
+def polar_serving_copy(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Publishes the marts to `<warehouse>.serving.duckdb`."""
+    source = warehouse.file()
+    published = publish_serving_copy(source, serving_path_for(source))
+    context.log.info("Serving copy published to %s", published.path)
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(published.path)),
+            "tables": dg.MetadataValue.json(published.tables),
+            "rows": sum(published.tables.values()),
+            "macros": ", ".join(published.macros),
+        }
+    )

@@ -1,0 +1,78 @@
+"""Jobs: the full refresh (raw + dbt + outputs), the recent-days refresh, a custom range."""
+
+from datetime import date
+
+import dagster as dg
+from pydantic import Field
+
+from connectors.polar.errors import PolarError
+from orchestration.custom_range import CustomRangeAnswer, answer_custom_range
+from orchestration.defs.polar.assets import POOL
+from orchestration.defs.polar.resources import PolarResource
+
+# Every asset: raw Polar tables, the dbt marts and the outputs (whatever is defined).
+polar_refresh_job = dg.define_asset_job(
+    "polar_refresh_job",
+    selection=dg.AssetSelection.all(),
+    description="Refresh everything: Polar raw tables, then dbt marts, then dashboard and alerts.",
+)
+
+polar_recent_refresh_job = dg.define_asset_job(
+    "polar_recent_refresh_job",
+    selection=dg.AssetSelection.all(),
+    config={"ops": {"polar_metrics_daily": {"config": {"recent_only": True}}}},
+    description="Refresh yesterday and today only (the hourly 'today' schedule), then downstream.",
+)
+
+
+class CustomRangeConfig(dg.Config):
+    """A custom date range, from 2023-01-01, at most 90 days, not in the future."""
+
+    start: str = Field(description="First day, YYYY-MM-DD.")
+    end: str = Field(description="Last day (included), YYYY-MM-DD.")
+
+
+def parse_day(value: str, name: str) -> date:
+    """An ISO date or a clear failure naming the field."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise dg.Failure(description=f"{name}={value!r} is not a date: use YYYY-MM-DD.") from None
+
+
+# A reader too: DuckDB will not open the file read-only while another process writes it.
+@dg.op(pool=POOL, description="Answer a custom range from DuckDB (in window) or Polar (outside).")
+def polar_custom_range(
+    context: dg.OpExecutionContext, config: CustomRangeConfig, polar: PolarResource
+) -> dg.Output[dict[str, dict[str, float]]]:
+    """Totals per scope for the range; the source (warehouse or api) in metadata."""
+    start, end = parse_day(config.start, "start"), parse_day(config.end, "end")
+    try:
+        answer = answer_custom_range(polar.settings(), polar.connection_name, start, end)
+    except PolarError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    for scope, error in answer.errors.items():
+        context.log.error(f"{answer.labels.get(scope, scope)} failed: {error}")
+    context.log.info(f"{start}..{end} answered from the {answer.source}")
+    return dg.Output(answer.totals, metadata=custom_range_metadata(answer))
+
+
+def custom_range_metadata(answer: CustomRangeAnswer) -> dict[str, object]:
+    """Source, range and a Markdown table of headline totals per scope."""
+    headline = ("revenue", "net_revenue", "orders", "monthly_recurring_revenue")
+    lines = ["| scope | " + " | ".join(headline) + " |", "|---" * (len(headline) + 1) + "|"]
+    for scope, totals in answer.totals.items():
+        values = " | ".join(f"{totals.get(slug, 0):g}" for slug in headline)
+        lines.append(f"| {answer.labels.get(scope, scope)} | {values} |")
+    return {
+        "source": answer.source,
+        "range": f"{answer.start}..{answer.end}",
+        "totals": dg.MetadataValue.md("\n".join(lines)),
+        "errors": dg.MetadataValue.json(answer.errors),
+    }
+
+
+@dg.job(description="A custom date range (run config start/end), not written to the cache.")
+def polar_custom_range_job() -> None:
+    """Run `polar_custom_range` once."""
+    polar_custom_range()

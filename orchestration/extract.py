@@ -1,0 +1,366 @@
+"""Extraction as plain functions: discover organizations, fetch the metrics window, load DuckDB.
+
+Used by the Dagster assets and by the CLI alike; no Dagster import. Each scope (one organization,
+or `all` = Polar's server-side sum over the active ones) is fetched concurrently with a bounded
+thread pool and written as it arrives: each write is one transaction holding the scopes that
+completed together, and a failed scope is never part of one, so it keeps its previous rows.
+"""
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from connectors.polar.catalogue import METRIC_SLUGS
+from connectors.polar.errors import NeedsReauthError
+from connectors.polar.records import MetricsResponse, Organization
+from orchestration import warehouse
+from orchestration.drift import detect_drift
+from orchestration.fetch import ScopeResult, fetch_in_batches
+from orchestration.warehouse import ALL_SCOPE, MetricRow
+
+log = logging.getLogger(__name__)
+
+MRR_SLUG = "monthly_recurring_revenue"
+REVENUE_SLUG = "revenue"
+
+
+class MetricsClient(Protocol):
+    """What extraction needs from `connectors.polar.client.PolarClient`."""
+
+    def list_organizations(self) -> list[Organization]: ...
+
+    def get_metrics(
+        self,
+        *,
+        start_date: date,
+        end_date: date,
+        interval: str = "day",
+        timezone: str = "UTC",
+        organization_ids: Sequence[str] = (),
+        metrics: Sequence[str] | None = None,
+    ) -> MetricsResponse: ...
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One metrics call: an organization, or `all` with every active organization id."""
+
+    scope_id: str
+    label: str
+    organization_ids: tuple[str, ...]
+
+
+@dataclass
+class ScopeStatus:
+    """How one scope's fetch and load went."""
+
+    scope_id: str
+    label: str
+    ok: bool
+    rows: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    needs_reauth: bool = False
+
+
+@dataclass
+class RefreshOutcome:
+    """Everything one metrics refresh did, for metadata, logs and `raw.polar_refreshes`."""
+
+    refresh_id: str
+    connection_name: str
+    timezone: str
+    window_start: date
+    window_end: date
+    kind: str = "window"  # window (the whole cached window) | recent (yesterday and today)
+    statuses: list[ScopeStatus] = field(default_factory=list)
+    drift: dict[str, list[str]] = field(default_factory=dict)
+    latest_values: dict[str, float] = field(default_factory=dict)  # `all` scope, window_end
+
+    @property
+    def failed(self) -> list[ScopeStatus]:
+        """Scopes whose previous data was kept because this fetch failed."""
+        return [s for s in self.statuses if not s.ok]
+
+    @property
+    def rows_written(self) -> int:
+        """Rows inserted into `raw.polar_metrics`."""
+        return sum(s.rows for s in self.statuses)
+
+    @property
+    def status(self) -> str:
+        """success | partial (some scopes failed) | failed (every scope failed)."""
+        if not self.failed:
+            return "success"
+        return "failed" if len(self.failed) == len(self.statuses) else "partial"
+
+
+def local_today(timezone: str, now: datetime | None = None) -> date:
+    """Today's date in the reporting timezone."""
+    return (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
+
+
+def metrics_window(today: date, window_days: int) -> tuple[date, date]:
+    """The cached window: `window_days` days ending today (inclusive)."""
+    return today - timedelta(days=window_days - 1), today
+
+
+def scopes_for(organizations: Sequence[Organization]) -> list[Scope]:
+    """`all` plus one scope per active organization (nothing when none is active)."""
+    active = [o for o in organizations if o.is_queried]
+    if not active:
+        return []
+    scopes = [Scope(o.id, o.name or o.slug or o.id, (o.id,)) for o in active]
+    # `all` first: Polar sums every organization for it, so it is the slowest call.
+    return [Scope(ALL_SCOPE, "All organizations", tuple(o.id for o in active)), *scopes]
+
+
+def rows_from_response(scope_id: str, response: MetricsResponse, start: date) -> list[MetricRow]:
+    """Long rows from a daily response; dates from each period's position."""
+    return [
+        MetricRow(scope_id, day, slug, float(value))
+        for day, period in response.daily_periods(start)
+        for slug, value in period.items()
+        if slug != "timestamp" and isinstance(value, int | float) and not isinstance(value, bool)
+    ]
+
+
+def zero_rows(start: date, end: date) -> list[MetricRow]:
+    """Zeros for the `all` scope on every catalogue slug and day (zero active organizations)."""
+    days = (end - start).days + 1
+    return [
+        MetricRow(ALL_SCOPE, start + timedelta(days=i), slug, 0.0)
+        for i in range(days)
+        for slug in METRIC_SLUGS
+    ]
+
+
+def load_batch(
+    con: duckdb.DuckDBPyConnection, outcome: RefreshOutcome, batch: Sequence[ScopeResult]
+) -> dict[str, int]:
+    """Replace the window of every successful scope of the batch in ONE transaction.
+
+    Failed scopes are not touched, so they keep their previous rows. Returns rows per scope.
+    """
+    loaded = [r for r in batch if r.frame is not None and r.response is not None]
+    if not loaded:
+        return {}
+    now = datetime.now(UTC)
+    with warehouse.transaction(con):
+        warehouse.replace_metrics(
+            con,
+            connection_name=outcome.connection_name,
+            scopes=[r.scope.scope_id for r in loaded],
+            start=outcome.window_start,
+            end=outcome.window_end,
+            frames=[r.frame for r in loaded if r.frame is not None],
+        )
+        warehouse.store_responses(
+            con,
+            outcome.connection_name,
+            [
+                warehouse.ResponseBody(
+                    r.scope.scope_id,
+                    outcome.window_start,
+                    outcome.window_end,
+                    now,
+                    (r.response.raw_body if r.response else "") or "{}",
+                )
+                for r in loaded
+            ],
+        )
+    return {r.scope.scope_id: len(r.frame) for r in loaded if r.frame is not None}
+
+
+def load_zeros(con: duckdb.DuckDBPyConnection, outcome: RefreshOutcome) -> ScopeStatus:
+    """Zero active organizations: zeros for `all` on every catalogue slug and window day."""
+    rows = zero_rows(outcome.window_start, outcome.window_end)
+    frame = warehouse.metric_frame(outcome.connection_name, rows, datetime.now(UTC))
+    with warehouse.transaction(con):
+        written = warehouse.replace_metrics(
+            con,
+            connection_name=outcome.connection_name,
+            scopes=[ALL_SCOPE],
+            start=outcome.window_start,
+            end=outcome.window_end,
+            frames=[frame],
+        )
+    return ScopeStatus(ALL_SCOPE, "All organizations", True, rows=written)
+
+
+def scope_status(result: ScopeResult, rows: int) -> ScopeStatus:
+    """The status line of one scope's fetch and load."""
+    status = ScopeStatus(
+        result.scope.scope_id,
+        result.scope.label,
+        result.error is None,
+        rows,
+        round(result.seconds, 3),
+    )
+    if result.error is not None:
+        status.error = f"{type(result.error).__name__}: {result.error}"
+        status.needs_reauth = isinstance(result.error, NeedsReauthError)
+        log.warning("%s (%s) failed: %s", status.label, status.scope_id, result.error)
+    return status
+
+
+def refresh_metrics(
+    client: MetricsClient,
+    *,
+    warehouse_path: Path,
+    connection_name: str,
+    organizations: Sequence[Organization],
+    timezone: str,
+    window: tuple[date, date],
+    concurrency: int,
+    refresh_id: str | None = None,
+    kind: str = "window",
+    after_scope_written: Callable[[ScopeStatus], None] | None = None,
+) -> RefreshOutcome:
+    """Fetch every active organization's window (+ `all`) and replace it in the warehouse."""
+    started_at = datetime.now(UTC)
+    outcome = RefreshOutcome(
+        refresh_id or str(uuid4()), connection_name, timezone, window[0], window[1], kind
+    )
+    scopes = scopes_for(organizations)
+    responses: list[MetricsResponse] = []
+    with warehouse.open_warehouse(warehouse_path) as con:
+        if not scopes:
+            outcome.statuses.append(load_zeros(con, outcome))
+        batches = fetch_in_batches(
+            client,
+            scopes,
+            connection_name=connection_name,
+            start=window[0],
+            end=window[1],
+            timezone=timezone,
+            concurrency=concurrency,
+        )
+        for batch in batches:
+            rows = load_batch(con, outcome, batch)
+            for result in batch:
+                if result.response is not None:
+                    responses.append(result.response)
+                status = scope_status(result, rows.get(result.scope.scope_id, 0))
+                outcome.statuses.append(status)
+                if after_scope_written is not None:
+                    after_scope_written(status)
+        finish_refresh(con, outcome, responses, started_at)
+    return outcome
+
+
+def finish_refresh(
+    con: duckdb.DuckDBPyConnection,
+    outcome: RefreshOutcome,
+    responses: Sequence[MetricsResponse],
+    started_at: datetime,
+) -> None:
+    """Store drift-checked definitions and the refresh record; read back today's headline."""
+    definitions = detect_drift(responses)
+    outcome.drift = {
+        kind: sorted(d.slug for d in definitions if d.drift == kind)
+        for kind in ("new", "missing", "type_changed")
+    }
+    finished_at = datetime.now(UTC)
+    with warehouse.transaction(con):
+        warehouse.write_metric_definitions(
+            con,
+            connection_name=outcome.connection_name,
+            definitions=definitions,
+            seen_at=finished_at,
+        )
+        warehouse.record_refresh(con, refresh_record(outcome, started_at, finished_at))
+    outcome.latest_values = dict(
+        con.execute(
+            "select metric_slug, value from raw.polar_metrics where connection_name = ? "
+            "and organization_id = ? and date = ? and metric_slug in (?, ?)",
+            [outcome.connection_name, ALL_SCOPE, outcome.window_end, MRR_SLUG, REVENUE_SLUG],
+        ).fetchall()
+    )
+
+
+def refresh_record(
+    outcome: RefreshOutcome, started_at: datetime, finished_at: datetime
+) -> warehouse.RefreshRecord:
+    """The `raw.polar_refreshes` row for this outcome (detail = per-scope status and drift)."""
+    detail = {
+        "kind": outcome.kind,
+        "scopes": [asdict(s) for s in outcome.statuses],
+        "drift": outcome.drift,
+    }
+    return warehouse.RefreshRecord(
+        refresh_id=outcome.refresh_id,
+        connection_name=outcome.connection_name,
+        started_at=started_at,
+        finished_at=finished_at,
+        timezone=outcome.timezone,
+        window_start=outcome.window_start,
+        window_end=outcome.window_end,
+        status=outcome.status,
+        organizations_ok=sum(1 for s in outcome.statuses if s.ok and s.scope_id != ALL_SCOPE),
+        organizations_failed=sum(
+            1 for s in outcome.statuses if not s.ok and s.scope_id != ALL_SCOPE
+        ),
+        detail_json=json.dumps(detail, default=str),
+    )
+
+
+def discover_organizations(
+    client: MetricsClient,
+    *,
+    warehouse_path: Path,
+    connection_name: str,
+    environment: str,
+    connection_status: str,
+) -> list[Organization]:
+    """Every organization the connection sees now, stored with the connection's state."""
+    organizations = client.list_organizations()
+    now = datetime.now(UTC)
+    with warehouse.open_warehouse(warehouse_path) as con, warehouse.transaction(con):
+        warehouse.write_connection(
+            con,
+            connection_name=connection_name,
+            environment=environment,
+            status=connection_status,
+            updated_at=now,
+        )
+        warehouse.write_organizations(
+            con,
+            connection_name=connection_name,
+            organizations=[{**o.to_dict(), "is_queried": o.is_queried} for o in organizations],
+            discovered_at=now,
+        )
+    return organizations
+
+
+def record_connection_status(
+    warehouse_path: Path, *, connection_name: str, environment: str, status: str
+) -> None:
+    """Store the connection's state alone (e.g. `needs_reauth`) so the dashboard can say so."""
+    with warehouse.open_warehouse(warehouse_path) as con, warehouse.transaction(con):
+        warehouse.write_connection(
+            con,
+            connection_name=connection_name,
+            environment=environment,
+            status=status,
+            updated_at=datetime.now(UTC),
+        )
+
+
+def scope_table_markdown(outcome: RefreshOutcome) -> str:
+    """Per-scope status as a Markdown table (Dagster metadata)."""
+    lines = ["| organization | id | status | rows | seconds | error |", "|---|---|---|---|---|---|"]
+    for s in outcome.statuses:
+        label = s.label.replace("|", "\\|")
+        error = (s.error or "").replace("|", "\\|").replace("\n", " ")
+        state = "ok" if s.ok else "FAILED (previous data kept)"
+        lines.append(f"| {label} | `{s.scope_id}` | {state} | {s.rows} | {s.seconds} | {error} |")
+    return "\n".join(lines)

@@ -1,0 +1,46 @@
+"""Connect to a loopback Polar emulator without a browser (the demo, tests, benchmarks).
+
+The real OAuth flow runs unchanged: the emulator auto-approves, and instead of a browser we GET
+the authorization URL and follow its redirect to the loopback receiver.
+"""
+
+import socket
+from pathlib import Path
+
+import httpx
+
+from connectors.polar.config import PolarSettings
+from connectors.polar.connection import PolarConnection, connect
+from connectors.polar.crypto import generate_key_entry
+
+
+def free_loopback_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for the OAuth redirect receiver)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def emulator_environment(
+    base_url: str, client_id: str, client_secret: str, state_dir: Path
+) -> dict[str, str]:
+    """Environment variables pointing the product at an emulator, with a fresh key ring."""
+    return {
+        "POLAR_ENVIRONMENT": base_url,
+        "POLAR_CLIENT_ID": client_id,
+        "POLAR_CLIENT_SECRET": client_secret,
+        "POLAR_TOKEN_KEYS": generate_key_entry(),
+        "POLAR_METRICS_HOME": str(state_dir),
+        "POLAR_METRICS_WAREHOUSE": str(state_dir / "warehouse.duckdb"),
+    }
+
+
+def play_browser(url: str) -> None:
+    """Do what the browser would: open the authorize URL and follow redirects to the receiver."""
+    response = httpx.get(url, follow_redirects=True, timeout=30.0)
+    response.raise_for_status()
+
+
+def connect_headless(settings: PolarSettings, name: str, port: int) -> PolarConnection:
+    """Run the real connect flow against an auto-approving emulator."""
+    return connect(settings, name, open_browser=False, port=port, on_url=play_browser, timeout=60)

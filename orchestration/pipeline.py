@@ -1,0 +1,119 @@
+"""Run the same asset graph the Dagster UI materializes, in-process (used by the CLI and tests)."""
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import dagster as dg
+from dagster._utils.error import SerializableErrorInfo
+
+REFRESH_JOB = "polar_refresh_job"
+RECENT_JOB = "polar_recent_refresh_job"
+
+StepCallback = Callable[[str, bool, str | None], None]  # (step key, succeeded, error)
+
+
+@dataclass
+class PipelineReport:
+    """What one in-process run did: success, per-asset metadata, failed checks and steps."""
+
+    success: bool
+    run_id: str
+    materialized: dict[str, dict[str, object]] = field(default_factory=dict)
+    failed_checks: list[str] = field(default_factory=list)
+    failed_steps: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_refresh_job(
+    defs: dg.Definitions, job_name: str, on_step: StepCallback | None
+) -> dg.JobDefinition:
+    """The job from `defs`, with hooks that report each step as it ends."""
+    job = defs.resolve_job_def(job_name)
+    if on_step is None:
+        return job
+
+    @dg.success_hook(name="report_step_success")
+    def report_success(context: dg.HookContext) -> None:
+        on_step(context.step_key or context.op.name, True, None)
+
+    @dg.failure_hook(name="report_step_failure")
+    def report_failure(context: dg.HookContext) -> None:
+        error = context.op_exception
+        on_step(context.step_key or context.op.name, False, str(error) if error else None)
+
+    return job.with_hooks({report_success, report_failure})
+
+
+def run_refresh(
+    *,
+    connection_name: str = "default",
+    recent_only: bool = False,
+    instance: dg.DagsterInstance | None = None,
+    on_step: StepCallback | None = None,
+    defs: dg.Definitions | None = None,
+) -> PipelineReport:
+    """Materialize every asset (raw, dbt, outputs) in-process for one connection."""
+    if defs is None:
+        from orchestration.definitions import defs as merged
+
+        defs = merged
+    job = resolve_refresh_job(defs, RECENT_JOB if recent_only else REFRESH_JOB, on_step)
+    run_config = {
+        "resources": {"polar": {"config": {"connection_name": connection_name}}},
+        # Step outcomes are reported through `on_step` and the report; keep Dagster's own
+        # console (tracebacks included) for what is worse than a step failure.
+        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+    }
+    with _instance(instance) as active:
+        result = job.execute_in_process(
+            run_config=run_config, instance=active, raise_on_error=False
+        )
+    return _report(result)
+
+
+@contextmanager
+def _instance(given: dg.DagsterInstance | None) -> Iterator[dg.DagsterInstance]:
+    """The given instance, else DAGSTER_HOME's, else an ephemeral one (disposed afterwards)."""
+    if given is not None:
+        yield given
+        return
+    owned = (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
+    )
+    try:
+        yield owned
+    finally:
+        owned.dispose()
+
+
+def _report(result: dg.ExecuteInProcessResult) -> PipelineReport:
+    report = PipelineReport(success=result.success, run_id=result.run_id)
+    for event in result.all_events:
+        if event.is_step_materialization:
+            materialization = event.step_materialization_data.materialization
+            report.materialized[materialization.asset_key.to_user_string()] = {
+                key: value.value for key, value in materialization.metadata.items()
+            }
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                report.failed_checks.append(
+                    f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                    + (f" - {evaluation.description}" if evaluation.description else "")
+                )
+        elif event.is_step_failure:
+            error = event.step_failure_data.error
+            report.failed_steps[event.step_key or "?"] = _error_text(error)
+    return report
+
+
+def _error_text(error: SerializableErrorInfo | None) -> str:
+    """The user-facing message: the cause of Dagster's wrapper, without the class name."""
+    if error is None:
+        return ""
+    if error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
+        return _error_text(error.cause)
+    return error.message.split(": ", 1)[-1].strip()

@@ -1,0 +1,60 @@
+"""Helpers shared by the extraction tests: materialize the real raw assets, read results."""
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from orchestration.defs.polar.assets import polar_metrics_daily, polar_organizations
+from orchestration.defs.polar.resources import PolarResource, WarehouseResource
+from tests.extraction.conftest import query
+
+
+def materialize_raw(**polar_config: Any) -> dg.ExecuteInProcessResult:
+    """Materialize `polar_organizations` -> `polar_metrics_daily` (and their checks)."""
+    return dg.materialize(
+        [polar_organizations, polar_metrics_daily],
+        resources={"polar": PolarResource(**polar_config), "warehouse": WarehouseResource()},
+        raise_on_error=False,
+    )
+
+
+def metrics_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+    """The metadata values of the `polar_metrics_daily` materialization."""
+    materializations = result.asset_materializations_for_node("polar_metrics_daily")
+    assert materializations, "polar_metrics_daily was not materialized"
+    return {key: value.value for key, value in materializations[-1].metadata.items()}
+
+
+def check_results(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    """check name -> passed."""
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def metric_values(path: Path, scope: str) -> dict[tuple[date, str], float]:
+    """(date, slug) -> value of one scope in `raw.polar_metrics`."""
+    rows = query(
+        path,
+        "select date, metric_slug, value from raw.polar_metrics where organization_id = ?",
+        [scope],
+    )
+    return {(day, slug): value for day, slug, value in rows}
+
+
+def active_org_ids(path: Path) -> list[str]:
+    """Ids of the queried organizations in the warehouse."""
+    rows = query(
+        path,
+        "select organization_id from raw.polar_organizations where is_queried order by 1",
+    )
+    return [r[0] for r in rows]
+
+
+def latest_refresh(path: Path) -> tuple[Any, ...]:
+    """(status, window_start, window_end, ok, failed, detail) of the latest refresh."""
+    return query(
+        path,
+        "select status, window_start, window_end, organizations_ok, organizations_failed, detail "
+        "from raw.polar_refreshes order by finished_at desc limit 1",
+    )[0]
