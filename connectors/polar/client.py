@@ -204,9 +204,15 @@ class PolarClient:
                 "POLAR_RATE_LIMIT_PER_MINUTE or POLAR_METRICS_CONCURRENCY, or retry in a minute.",
                 status_code=429,
             )
+        url = f"{str(self._http.base_url).rstrip('/')}{path}"  # never the query or a token
+        hint = (
+            " If this is not the Polar you meant, check POLAR_ENVIRONMENT."
+            if failure.status_code is None
+            else ""
+        )
         return PolarAPIError(
-            f"GET {path} failed after {attempts}; the last one: {failure.reason}. Polar may be "
-            "down or slow: check https://status.polar.sh and retry later.",
+            f"GET {url} failed after {attempts}; the last one: {failure.reason}. Polar may be "
+            f"down or slow: check https://status.polar.sh and retry later.{hint}",
             status_code=failure.status_code,
         )
 

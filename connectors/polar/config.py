@@ -5,9 +5,10 @@ Secrets (client secret, token keys) are read only from the environment and never
 
 import os
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from connectors.polar.errors import ConfigurationError
 
@@ -127,14 +128,20 @@ class PolarSettings:
 
 def validate_timezone(name: str) -> str:
     """An IANA timezone name Polar accepts, or a clear error (Polar answers 422 otherwise)."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    # Polar validates against the IANA list itself (pydantic's TimeZoneName), so a file that
+    # ZoneInfo can load but that is not a zone name (posix/..., right/..., posixrules) would
+    # make every metrics call fail with 422.
+    if name not in _iana_timezone_names():
         raise ConfigurationError(
             f"POLAR_METRICS_TIMEZONE={name!r} is not an IANA timezone name; use e.g. 'UTC', "
             "'Europe/Paris' or 'America/New_York'."
-        ) from None
+        )
     return name
+
+
+@cache
+def _iana_timezone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 def _int_setting(

@@ -99,11 +99,6 @@ def test_an_environment_where_nothing_listens_fails_with_a_network_error(
     assert_clean_failure(unreachable[1], "network error", "retry later")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connectors/polar/client.py's final network error says 'GET /v1/metrics/ failed after "
-    "5 attempts ... network error (ConnectError)' without the base URL it could not reach",
-)
 def test_an_environment_where_nothing_listens_names_the_url(
     unreachable: tuple[str, CompletedProcess[str]],
 ) -> None:
@@ -130,12 +125,6 @@ def test_a_timezone_that_does_not_exist_is_refused_at_start(
     assert_clean_failure(result, "POLAR_METRICS_TIMEZONE", "Europe/Paris")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connectors/polar/config.py validate_timezone accepts any name ZoneInfo can load "
-    "(posix/..., right/..., posixrules), but Polar's TimeZoneName only accepts "
-    "zoneinfo.available_timezones(): every metrics call would then fail with 422",
-)
 @pytest.mark.parametrize("name", ["posix/Europe/Paris", "right/UTC", "posixrules"])
 def test_a_timezone_file_polar_would_reject_is_refused_at_start(
     connected: ConnectedState, name: str
