@@ -1,5 +1,9 @@
 -- Shown in Dagster as an asset check of marts/polar_metrics_daily_all.
-{{ config(meta={'dagster': {'ref': {'name': 'polar_metrics_daily_all'}}}) }}
+-- A warning, not an error: Polar's data is live, and the per-organization calls and the "all"
+-- call of one refresh are made seconds apart, so a subscription canceled in between moves
+-- the committed metrics (computed from today's cancellation state for every day) and today's
+-- counts of one side only. The strict internal check is assert_rollup_equals_sum_of_organizations.
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'polar_metrics_daily_all'}}}) }}
 -- For every additive metric, the rollup (polar_metrics_daily_all, the sum of organizations)
 -- agrees with Polar's own server-side series over all active organizations, day by day. Only
 -- for connections whose latest refresh succeeded for every organization: after a partial refresh

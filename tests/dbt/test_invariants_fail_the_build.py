@@ -11,7 +11,7 @@ BREAKS = [
     # ARR no longer 12 x MRR on one organization day.
     "update raw.polar_metrics set value = value + 1 where organization_id = 'org-usd' "
     "and metric_slug = 'annual_recurring_revenue' and date = ?",
-    # Polar's server-side series disagrees with the sum of organizations.
+    # Polar's server-side series disagrees with the sum of organizations: a warning (live data).
     "update raw.polar_metrics set value = value + 100 where organization_id = 'all' "
     "and metric_slug = 'revenue' and date = ?",
     # Net revenue above revenue: only a warning.
@@ -33,7 +33,7 @@ def test_broken_invariants_fail_dbt_build_and_name_the_failing_tests(
 
     assert not outcome.success
     assert outcome.statuses["assert_arr_is_twelve_times_mrr"] == "fail"
-    assert outcome.statuses["assert_rollup_agrees_with_polar_all_series"] == "fail"
+    assert outcome.statuses["assert_rollup_agrees_with_polar_all_series"] == "warn"
     assert outcome.statuses["assert_net_revenue_at_most_revenue"] == "warn"
     # Everything else still built and passed: one broken invariant does not hide the others.
     assert outcome.statuses["assert_committed_mrr_at_most_mrr"] == "pass"
