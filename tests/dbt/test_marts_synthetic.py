@@ -7,7 +7,6 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from connectors.polar.catalogue import MetricDefinition, metrics_by_slug
