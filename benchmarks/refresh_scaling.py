@@ -15,37 +15,15 @@ import argparse
 import math
 import os
 import tempfile
-import time
 from pathlib import Path
 
 from benchmarks.common import print_table, saved_environment
+from benchmarks.refresh_concurrency import timed_refresh
 from benchmarks.refresh_memory import emulator_process
-from connectors.polar.client import PolarClient
 from connectors.polar.config import DEFAULT_CONCURRENCY, PolarSettings
-from connectors.polar.connection import PolarConnection
-from orchestration.extract import local_today, metrics_window, refresh_metrics
 from orchestration.headless import connect_headless, emulator_environment, free_loopback_port
 
 POLAR_PRODUCTION_PER_MINUTE = 500
-
-
-def timed_refresh(settings: PolarSettings, connection: PolarConnection, concurrency: int) -> float:
-    """Wall seconds of one metrics refresh of the 90-day window (fetch + DuckDB writes)."""
-    with PolarClient(settings.environment.api_base_url, connection.http_auth()) as client:
-        started = time.perf_counter()
-        outcome = refresh_metrics(
-            client,
-            warehouse_path=settings.warehouse_path,
-            connection_name="default",
-            organizations=connection.organizations(),
-            timezone="UTC",
-            window=metrics_window(local_today("UTC"), 90),
-            concurrency=concurrency,
-        )
-        elapsed = time.perf_counter() - started
-    if outcome.status != "success":
-        raise SystemExit(f"refresh {outcome.status}: {[s.error for s in outcome.failed]}")
-    return elapsed
 
 
 def measure(orgs: int, latency_ms: int, concurrency: int, sequential: bool) -> list[object]:
@@ -66,8 +44,8 @@ def measure(orgs: int, latency_ms: int, concurrency: int, sequential: bool) -> l
         connection = connect_headless(settings, "default", port)
         calls = sum(1 for o in connection.organizations() if o.is_queried) + 1
         timed_refresh(settings, connection, concurrency)  # warm-up: emulator histories
-        concurrent = timed_refresh(settings, connection, concurrency)
-        serial = timed_refresh(settings, connection, 1) if sequential else None
+        concurrent, _ = timed_refresh(settings, connection, concurrency)
+        serial = timed_refresh(settings, connection, 1)[0] if sequential else None
     latency = latency_ms / 1000
     ideal = latency * math.ceil(calls / concurrency)  # the emulator's rate limit is off
     polar_floor = calls / (POLAR_PRODUCTION_PER_MINUTE / 60)
