@@ -16,6 +16,7 @@ import httpx
 
 from connectors.polar.config import PolarEnvironment, PolarSettings
 from connectors.polar.errors import OAuthError
+from connectors.polar.retry import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,9 @@ REQUESTED_SCOPES = (
     "customers:read",
 )
 TOKEN_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# Polar's per-minute rules answer Retry-After 60 (the full window, not the time left): waiting that
+# long always reaches a new window. A longer value is a block, not worth holding a refresh for.
+RETRY_AFTER_CAP_SECONDS = 60.0
 
 
 class InvalidGrantError(OAuthError):
@@ -40,6 +44,18 @@ class InvalidGrantError(OAuthError):
 
 class TokenCallInterrupted(OAuthError):
     """The token call timed out or its connection dropped: Polar may or may not have rotated."""
+
+
+class TokenServerError(TokenCallInterrupted):
+    """Polar answered 5xx to a token call: it may or may not have processed (rotated) it."""
+
+
+class TokenRateLimited(OAuthError):
+    """Polar answered 429: its rate limiter runs before the OAuth server, so nothing was done."""
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -133,6 +149,13 @@ class OAuthClient:
         body = _json(response)
         if response.status_code == 400 and body.get("error") == "invalid_grant":
             raise InvalidGrantError(f"Polar answered invalid_grant to the {what}.")
+        if response.status_code == 429:
+            raise TokenRateLimited(
+                f"Polar rate-limited the {what} (HTTP 429); retry in a minute.",
+                retry_after_seconds(response),
+            )
+        if response.status_code >= 500:
+            raise TokenServerError(f"the {what} failed: {_describe(response)}")
         if response.status_code != 200:
             raise OAuthError(f"the {what} failed: {_describe(response)}")
         return _parse_token_response(body, what)

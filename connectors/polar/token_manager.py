@@ -3,29 +3,41 @@
 Polar rotates the refresh token on every use and kills the previous access token at once. So a
 refresh happens under the cross-process refresh lock, and under that lock the store is re-read
 first: if another thread or process already rotated, its token is used and no call is made.
-Otherwise the exchange happens once and the new pair is committed before the lock is released.
+Otherwise the exchange happens and the new pair is committed before the lock is released.
+
+Transient failures of the exchange are retried under the lock, never replaying a rotated token
+more than once: a 429 was never processed (Polar's limiter runs before the OAuth server), so it
+is retried after Retry-After, at most twice; a 5xx, timeout or dropped connection may come after
+Polar rotated, so it is retried once, and an `invalid_grant` to that retry means the chain is lost.
 """
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from connectors.polar.crypto import KeyRing
 from connectors.polar.errors import (
+    ConfigurationError,
     ConnectionNotFoundError,
     NeedsReauthError,
     OAuthError,
+    RateLimitedError,
     StaleGenerationError,
 )
 from connectors.polar.oauth import (
+    RETRY_AFTER_CAP_SECONDS,
     InvalidGrantError,
     OAuthClient,
     TokenCallInterrupted,
+    TokenRateLimited,
     TokenResponse,
+    TokenServerError,
 )
-from connectors.polar.single_flight import refresh_lock
+from connectors.polar.retry import Backoff
+from connectors.polar.single_flight import LOCK_TIMEOUT_SECONDS, refresh_lock
 from connectors.polar.token_store import ACTIVE, NEEDS_REAUTH, StoredConnection, TokenStore
 
 logger = logging.getLogger(__name__)
@@ -33,6 +45,11 @@ logger = logging.getLogger(__name__)
 REFRESH_MARGIN = timedelta(seconds=60)  # refresh this long before Polar's expiry
 ACCESS_FIELD = "access_token"
 REFRESH_FIELD = "refresh_token"
+RATE_LIMIT_RETRIES = 2  # a 429 was not processed: safe to retry, but not forever
+NO_RETRY_AFTER_WAIT_SECONDS = 1.0  # a 429 without Retry-After (not Polar's, a proxy's)
+SERVER_ERROR_BACKOFF = Backoff(base_seconds=1.0)  # one short jittered wait before a 5xx retry
+# Waiters must outlast a holder that waits out every allowed rate-limit window.
+REFRESH_LOCK_WAIT_SECONDS = LOCK_TIMEOUT_SECONDS + RATE_LIMIT_RETRIES * RETRY_AFTER_CAP_SECONDS
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,7 @@ class TokenManager:
         self._cache_lock = threading.RLock()  # usable_row may run under it
         self._current: AccessState | None = None
         self._needs_reauth = False
+        self._rate_limited_until = 0.0  # monotonic; no exchange before it (set after giving up)
 
     def __repr__(self) -> str:
         return f"TokenManager(connection={self.name!r}, token=***)"
@@ -112,12 +130,15 @@ class TokenManager:
 
     def refresh(self, stale_token: str) -> AccessState:
         """The winner's token if the store moved past `stale_token`, else one exchange."""
-        with refresh_lock(self._store.path):
+        with refresh_lock(self._store.path, REFRESH_LOCK_WAIT_SECONDS):
             row = self.usable_row()
             stored = self._decrypt_access(row)
             if stored.token != stale_token:
                 logger.info("connection %r: reusing the token another refresher stored", self.name)
                 return self._remember(stored)
+            if time.monotonic() < self._rate_limited_until:
+                # This connection just gave up on Polar's rate limit: fail at once.
+                raise self._rate_limited_error()
             tokens = self._exchange(row)
             now = datetime.now(UTC)
             # Durable commit BEFORE the lock is released and before the token is used.
@@ -131,20 +152,64 @@ class TokenManager:
         refresh_token = self._keyring.decrypt(
             row.refresh_token_ct or "", connection=self.name, field_name=REFRESH_FIELD
         )
-        oauth = self._oauth_factory()
         try:
-            try:
-                return oauth.refresh(refresh_token)
-            except TokenCallInterrupted:
-                # Polar may have rotated before the connection dropped; one retry tells: it either
-                # succeeds or answers invalid_grant (then the chain is lost: reconnect).
-                logger.warning("connection %r: token call interrupted, retrying once", self.name)
-                return oauth.refresh(refresh_token)
+            oauth = self._oauth_factory()
+        except ConfigurationError as error:
+            raise ConfigurationError(
+                f"connection {self.name!r} needs a token refresh, which needs the client id and "
+                f"secret of the OAuth app it was connected with; the stored tokens are unchanged. "
+                f"{error}"
+            ) from None
+        try:
+            return self._exchange_with_retries(oauth, refresh_token)
         except InvalidGrantError:
             self._mark_needs_reauth(row)
             raise NeedsReauthError(reauth_message(self.name)) from None
-        except TokenCallInterrupted as error:
-            raise OAuthError(f"{error} Polar was not reachable twice; retry later.") from None
+
+    def _exchange_with_retries(self, oauth: OAuthClient, refresh_token: str) -> TokenResponse:
+        """The new pair, after at most 2 waits for a 429 and 1 retry after a 5xx/interruption."""
+        rate_limit_waits = 0
+        interrupted = False
+        while True:
+            try:
+                return oauth.refresh(refresh_token)
+            except TokenRateLimited as limited:
+                self._wait_out_rate_limit(limited, rate_limit_waits)
+                rate_limit_waits += 1
+            except TokenCallInterrupted as error:
+                if interrupted:
+                    raise OAuthError(
+                        f"{str(error).rstrip('.')}; it failed twice, the stored tokens are "
+                        "unchanged. Polar may be down or unreachable: check "
+                        "https://status.polar.sh and retry later."
+                    ) from None
+                # Polar may have rotated before failing; one retry tells: it either succeeds
+                # or answers invalid_grant (then the chain is lost: reconnect).
+                interrupted = True
+                logger.warning("connection %r: %s; retrying once", self.name, error)
+                if isinstance(error, TokenServerError):
+                    time.sleep(SERVER_ERROR_BACKOFF.delay(1))
+
+    def _wait_out_rate_limit(self, limited: TokenRateLimited, waits_so_far: int) -> None:
+        """Sleep for Polar's Retry-After; raise when the retries are used up or it is too long."""
+        wait = _rate_limit_wait(limited)
+        if wait is None or waits_so_far >= RATE_LIMIT_RETRIES:
+            # Remember it, so other threads of this process do not each wait out the limit again.
+            self._rate_limited_until = time.monotonic() + (
+                RETRY_AFTER_CAP_SECONDS if wait is None else wait
+            )
+            raise self._rate_limited_error(limited.retry_after)
+        logger.warning("connection %r: token call rate-limited, retry in %.0f s", self.name, wait)
+        time.sleep(wait)
+
+    def _rate_limited_error(self, retry_after: float | None = None) -> RateLimitedError:
+        when = f"after {retry_after:.0f} s" if retry_after else "in a minute"
+        return RateLimitedError(
+            f"Polar kept rate-limiting (HTTP 429) the token refresh of connection {self.name!r}; "
+            f"the stored tokens are unchanged and still valid. Retry {when} (the token "
+            "endpoint's limit counts every request from this IP address).",
+            status_code=429,
+        )
 
     def _commit(
         self,
@@ -225,3 +290,10 @@ class TokenManager:
         with self._cache_lock:
             self._current = state
         return state
+
+
+def _rate_limit_wait(limited: TokenRateLimited) -> float | None:
+    """Seconds to wait before retrying a 429; None when Polar asks for longer than the cap."""
+    if limited.retry_after is None:
+        return NO_RETRY_AFTER_WAIT_SECONDS
+    return limited.retry_after if limited.retry_after <= RETRY_AFTER_CAP_SECONDS else None
