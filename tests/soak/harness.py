@@ -38,8 +38,9 @@ METRICS = "/v1/metrics/"
 ORGANIZATIONS_PATH = "/v1/organizations/"
 TOKEN = "/v1/oauth2/token"
 # Faults in the order the schedule injects them (cycled). 429s carry Retry-After 1 so waits stay
-# short; 5xx hit the API paths. The token endpoint is not faulted here: a 5xx there fails the
-# whole refresh today (see test_token_endpoint_faults.py).
+# short. The token endpoint gets one 503 and one 429 at a time: the refresh retries a 5xx once
+# and waits out a 429, so neither may cost the connection (test_token_endpoint_faults.py covers
+# the cases that must fail).
 FAULT_CYCLE: tuple[tuple[str, dict[str, Any]], ...] = (
     (
         "faults",
@@ -51,8 +52,11 @@ FAULT_CYCLE: tuple[tuple[str, dict[str, Any]], ...] = (
     ("faults", {"malformed_json_next": {"count": 1, "path_prefix": METRICS}}),
     ("faults", {"latency_ms": 0}),
     ("faults", {"fail_next": {"count": 2, "status": 500, "path_prefix": METRICS}}),
+    ("faults", {"fail_next": {"count": 1, "status": 503, "path_prefix": TOKEN}}),
     ("expire-access-tokens", {}),
     ("faults", {"fail_next": {"count": 2, "status": 502, "path_prefix": METRICS}}),
+    ("faults", {"fail_next": {"count": 1, "status": 429, "retry_after": 1, "path_prefix": TOKEN}}),
+    ("expire-access-tokens", {}),
 )
 # Newly issued access tokens live 65 s: within the 60 s refresh margin after 5 s, so refreshes
 # before expiry happen during rounds as well as refreshes after a 401 (expire-access-tokens).
