@@ -8,7 +8,8 @@ completed together, and a failed scope is never part of one, so it keeps its pre
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ import duckdb
 
 from connectors.polar.catalogue import METRIC_SLUGS
 from connectors.polar.errors import NeedsReauthError
-from connectors.polar.records import MetricsResponse, Organization
+from connectors.polar.records import MetricDefinitionSeen, MetricsResponse, Organization
 from orchestration import warehouse
 from orchestration.drift import detect_drift
 from orchestration.fetch import ScopeResult, fetch_in_batches
@@ -231,8 +232,7 @@ def refresh_metrics(
         refresh_id or str(uuid4()), connection_name, timezone, window[0], window[1], kind
     )
     scopes = scopes_for(organizations)
-    responses: list[MetricsResponse] = []
-    with warehouse.open_warehouse(warehouse_path) as con:
+    with warehouse.open_warehouse(warehouse_path, bounded_memory=True) as con:
         if not scopes:
             outcome.statuses.append(load_zeros(con, outcome))
         batches = fetch_in_batches(
@@ -244,17 +244,36 @@ def refresh_metrics(
             timezone=timezone,
             concurrency=concurrency,
         )
-        for batch in batches:
-            rows = load_batch(con, outcome, batch)
-            for result in batch:
-                if result.response is not None:
-                    responses.append(result.response)
-                status = scope_status(result, rows.get(result.scope.scope_id, 0))
-                outcome.statuses.append(status)
-                if after_scope_written is not None:
-                    after_scope_written(status)
-        finish_refresh(con, outcome, responses, started_at)
+        # closing(): a failed write stops the fetchers at once instead of leaving them blocked.
+        with closing(batches):
+            seen = write_batches(con, outcome, batches, after_scope_written)
+        finish_refresh(con, outcome, seen, started_at)
     return outcome
+
+
+def write_batches(
+    con: duckdb.DuckDBPyConnection,
+    outcome: RefreshOutcome,
+    batches: Iterable[Sequence[ScopeResult]],
+    after_scope_written: Callable[[ScopeStatus], None] | None,
+) -> list[MetricsResponse]:
+    """Write each batch as it comes; the definitions seen, as one body-less response (or none).
+
+    Only the definitions outlive a batch (for drift): bodies and frames are dropped once written.
+    """
+    definitions: dict[str, MetricDefinitionSeen] = {}
+    answered = False
+    for batch in batches:
+        rows = load_batch(con, outcome, batch)
+        for result in batch:
+            if result.response is not None:
+                definitions.update(result.response.definitions)
+                answered = True
+            status = scope_status(result, rows.get(result.scope.scope_id, 0))
+            outcome.statuses.append(status)
+            if after_scope_written is not None:
+                after_scope_written(status)
+    return [MetricsResponse(periods=[], totals={}, definitions=definitions)] if answered else []
 
 
 def finish_refresh(

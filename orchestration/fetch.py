@@ -8,8 +8,9 @@ atomically inside it.
 
 import math
 import queue
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,6 +22,8 @@ import pandas as pd
 from connectors.polar.records import MetricsResponse
 
 BATCH_WAIT_SECONDS = 0.1
+QUEUE_RESULTS_PER_WORKER = 2
+HAND_OVER_POLL_SECONDS = 0.2
 
 if TYPE_CHECKING:
     from orchestration.extract import MetricsClient, Scope
@@ -82,11 +85,27 @@ def fetch_in_batches(
     end: date,
     timezone: str,
     concurrency: int,
-) -> Iterator[list[ScopeResult]]:
-    """Every scope's result, in batches of whatever completed since the previous batch."""
-    results: queue.Queue[ScopeResult] = queue.Queue()
+) -> Generator[list[ScopeResult], None, None]:
+    """Every scope's result, in batches of whatever completed since the previous batch.
+
+    At most 2 x concurrency results wait for the writer: the writer is slower than the fetchers,
+    and an unbounded hand-over would hold most of a large refresh in memory at once.
+    """
+    workers = max(1, concurrency)
+    results: queue.Queue[ScopeResult] = queue.Queue(maxsize=QUEUE_RESULTS_PER_WORKER * workers)
+    stopped = threading.Event()  # the consumer went away: waiting fetchers give up
+
+    def hand_over(result: ScopeResult) -> None:
+        while not stopped.is_set():
+            try:
+                results.put(result, timeout=HAND_OVER_POLL_SECONDS)
+                return
+            except queue.Full:
+                continue
 
     def fetch(scope: "Scope") -> None:
+        if stopped.is_set():
+            return
         started = time.monotonic()
         try:
             response = client.get_metrics(
@@ -98,18 +117,29 @@ def fetch_in_batches(
             )
             frame = frame_from_response(connection_name, scope.scope_id, response, start)
         except Exception as error:  # reported per scope; never sinks the others
-            results.put(ScopeResult(scope, time.monotonic() - started, error=error))
+            hand_over(ScopeResult(scope, time.monotonic() - started, error=error))
             return
-        results.put(ScopeResult(scope, time.monotonic() - started, response, frame))
+        hand_over(ScopeResult(scope, time.monotonic() - started, slim(response), frame))
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="polar") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="polar")
+    try:
         for scope in scopes:
             pool.submit(fetch, scope)
         remaining = len(scopes)
         while remaining:
-            batch = collect_batch(results, target=min(concurrency, remaining))
+            batch = collect_batch(results, target=min(workers, remaining))
             remaining -= len(batch)
             yield batch
+    finally:
+        stopped.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def slim(response: MetricsResponse) -> MetricsResponse:
+    """What the writer still needs once the frame is built: the definitions and the raw body."""
+    return MetricsResponse(
+        periods=[], totals={}, definitions=response.definitions, raw_body=response.raw_body
+    )
 
 
 def collect_batch(

@@ -4,7 +4,7 @@ Every write here is one transaction, so a crash leaves either the old rows or th
 Only one process writes at a time (the Dagster pool `duckdb_warehouse`); readers open read-only.
 """
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,8 +14,16 @@ import duckdb
 import pandas as pd
 
 from connectors.polar.errors import PolarError
+from orchestration.dashboard.marts import (
+    SCHEMA_VERSION,
+    WarehouseNotReadyError,
+    check_readable_version,
+    corrupt_message,
+    newer_version_message,
+    open_failure,
+    stored_schema_version,
+)
 
-SCHEMA_VERSION = 1
 ALL_SCOPE = "all"
 
 RAW_DDL = (
@@ -47,7 +55,6 @@ RAW_DDL = (
         connection_name varchar, organization_id varchar, window_start date, window_end date,
         rows_written integer, completed_at timestamptz,
         primary key (connection_name, organization_id, window_start, window_end))""",
-    "create table if not exists raw.schema_version(version integer)",
 )
 
 METRIC_COLUMNS = [
@@ -74,34 +81,118 @@ class MetricRow:
     value: float
 
 
+# A refresh's writer bounds DuckDB's buffer pool so a 1,000-organization refresh stays under
+# 500 MB (DuckDB also allocates ~150 MB outside the pool there). The bound follows the file:
+# a checkpoint must hold the metrics primary-key index in memory (128 MB failed on the 650 MB
+# file of 1,000 organizations), so a bigger (backfilled) warehouse gets a bigger pool.
+BOUNDED_MEMORY_FLOOR_MB = 192
+BOUNDED_MEMORY_FILE_FRACTION = 0.25
+
+
+def bounded_writer_config(path: Path) -> dict[str, str | bool | int]:
+    """DuckDB settings for a long writer: a buffer pool bounded by the warehouse's size."""
+    size_mb = path.stat().st_size / 1e6 if path.exists() else 0.0
+    limit_mb = max(BOUNDED_MEMORY_FLOOR_MB, size_mb * BOUNDED_MEMORY_FILE_FRACTION)
+    # Every read orders explicitly, so insertion order need not be kept; one DuckDB thread saves
+    # ~20 MB of per-thread state and the writer waits on commits, not on CPU.
+    return {
+        "memory_limit": f"{limit_mb:.0f}MB",
+        "preserve_insertion_order": False,
+        "threads": 1,
+    }
+
+
 @contextmanager
-def open_warehouse(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the warehouse; writers get the raw schema created on first use."""
+def open_warehouse(
+    path: Path, *, read_only: bool = False, bounded_memory: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse; writers get the raw schema created or migrated first.
+
+    `bounded_memory` (a refresh) caps DuckDB's buffer pool; see `bounded_writer_config`.
+    """
     if read_only and not path.exists():
         raise WarehouseError(f"No warehouse at {path}: run `polar-metrics refresh` first.")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as error:
-        raise WarehouseError(
-            f"Cannot open the warehouse {path}: {error}. Another process is writing it; "
-            "run writers through Dagster (pool `duckdb_warehouse`) or wait for it to finish."
-        ) from None
+        config = bounded_writer_config(path) if bounded_memory and not read_only else {}
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
+    except duckdb.Error as error:
+        raise WarehouseError(open_failure(path, error, writer=not read_only)) from None
     try:
-        if not read_only:
-            ensure_schema(con)
+        if read_only:
+            _check_reader_version(con, path)
+        else:
+            ensure_schema(con, path)
         yield con
     finally:
         con.close()
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw tables if missing and record the schema version."""
+def _check_reader_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """The readers' version check, raised as this module's error."""
+    try:
+        check_readable_version(con, path)
+    except WarehouseNotReadyError as error:
+        raise WarehouseError(str(error)) from None
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Bring the raw schema to SCHEMA_VERSION (one transaction); refuse a newer warehouse."""
+    try:
+        version = stored_schema_version(con) or 0
+    except duckdb.Error:
+        raise WarehouseError(corrupt_message(path)) from None
+    if version > SCHEMA_VERSION:
+        raise WarehouseError(newer_version_message(path, version))
+    if version == SCHEMA_VERSION:
+        return
     with transaction(con):
+        for step in MIGRATIONS[version:]:
+            step(con)
+        con.execute("create table if not exists raw.schema_version(version integer)")
+        con.execute("delete from raw.schema_version")
+        con.execute("insert into raw.schema_version values (?)", [SCHEMA_VERSION])
+
+
+def add_missing_tables_and_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """0 -> 1 (a warehouse from before versioning): create missing raw tables and columns.
+
+    Existing rows are kept; an added column is null on them.
+    """
+    for statement in RAW_DDL:
+        con.execute(statement)
+    for table, columns in _expected_columns().items():
+        present = {row[0] for row in con.execute(f"describe raw.{table}").fetchall()}
+        for name, column_type in columns:
+            if name not in present:
+                con.execute(f'alter table raw.{table} add column "{name}" {column_type}')
+
+
+def _expected_columns() -> dict[str, list[tuple[str, str]]]:
+    """Each raw table's (column, type) as RAW_DDL creates it (read from a scratch database)."""
+    scratch = duckdb.connect()
+    try:
         for statement in RAW_DDL:
-            con.execute(statement)
-        if con.execute("select count(*) from raw.schema_version").fetchone() == (0,):
-            con.execute("insert into raw.schema_version values (?)", [SCHEMA_VERSION])
+            scratch.execute(statement)
+        tables = [
+            row[0]
+            for row in scratch.execute(
+                "select table_name from duckdb_tables() where schema_name = 'raw'"
+            ).fetchall()
+        ]
+        return {
+            table: [(r[0], r[1]) for r in scratch.execute(f"describe raw.{table}").fetchall()]
+            for table in tables
+        }
+    finally:
+        scratch.close()
+
+
+# MIGRATIONS[v] brings a version-v warehouse to v + 1; a new schema version appends one step
+# (and bumps SCHEMA_VERSION in orchestration/dashboard/marts.py).
+MIGRATIONS: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (
+    add_missing_tables_and_columns,
+)
 
 
 @contextmanager
