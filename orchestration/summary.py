@@ -19,14 +19,9 @@ from orchestration.dashboard.formatting import (
     format_metric,
     metric_label,
 )
-from orchestration.dashboard.marts import (
-    ALL_SCOPE,
-    WarehouseNotReadyError,
-    fetch_dicts,
-    open_read_only,
-    resolve_scope,
-)
+from orchestration.dashboard.marts import ALL_SCOPE, fetch_dicts, resolve_scope
 from orchestration.dashboard.periods import PERIODS
+from orchestration.warehouse_files import WarehouseNotReadyError, open_read_only
 
 # Re-exported: callers of `orchestration.summary` (the CLI, the demo) open the warehouse here too.
 __all__ = [

@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from connectors.polar.errors import PolarError
-from orchestration.dashboard.marts import (
+from orchestration.warehouse_files import (
     SCHEMA_VERSION,
     WarehouseNotReadyError,
     check_readable_version,

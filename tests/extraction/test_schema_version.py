@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from orchestration import warehouse
-from orchestration.dashboard.marts import WarehouseNotReadyError, open_read_only
+from orchestration.warehouse_files import WarehouseNotReadyError, open_read_only
 
 
 def set_version(path: Path, version: int) -> None:

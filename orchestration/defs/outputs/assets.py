@@ -8,9 +8,9 @@ from connectors.polar.errors import PolarError
 from orchestration.alerts.evaluate import evaluate_rules
 from orchestration.alerts.rules import AlertRulesError, load_rules, rules_path_from_env
 from orchestration.dashboard.data import DashboardData, load_dashboard_data
-from orchestration.dashboard.marts import open_read_only
 from orchestration.dashboard.render import write_dashboard
 from orchestration.defs.polar.resources import PolarResource, WarehouseResource
+from orchestration.warehouse_files import open_read_only
 
 POOL = "duckdb_warehouse"  # readers too: a read-only open fails while another process writes
 GROUP = "polar_outputs"

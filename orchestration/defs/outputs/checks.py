@@ -11,9 +11,9 @@ import dagster as dg
 from orchestration.alerts.delivery import deliver_alerts, webhook_url_from_env
 from orchestration.alerts.evaluate import AlertResult, evaluate_rules
 from orchestration.alerts.rules import AlertRule, AlertRulesError, load_rules, rules_path_from_env
-from orchestration.dashboard.marts import open_read_only
 from orchestration.defs.outputs.assets import POOL
 from orchestration.defs.polar.resources import PolarResource, WarehouseResource
+from orchestration.warehouse_files import open_read_only
 
 DASHBOARD_KEY = dg.AssetKey("polar_dashboard")
 SEVERITY = {"warn": dg.AssetCheckSeverity.WARN, "error": dg.AssetCheckSeverity.ERROR}
