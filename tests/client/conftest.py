@@ -93,9 +93,8 @@ def obtain_access_token(base_url: str, client_id: str, client_secret: str) -> st
 @pytest.fixture(scope="package")
 def live_emulator_factory() -> Iterator[Any]:
     """Starts emulators on demand (one per config) and stops them all at the end."""
-    from connectors.polar_emulator.server import run_emulator
-
     from connectors.polar_emulator.config import EmulatorConfig
+    from connectors.polar_emulator.server import run_emulator
 
     with ExitStack() as stack:
 
