@@ -21,7 +21,7 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 
 from connectors.polar.client import PolarClient
-from connectors.polar.config import PolarSettings
+from connectors.polar.config import DEFAULT_CONCURRENCY, PolarSettings
 from connectors.polar.connection import PolarConnection
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import run_emulator
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orgs", type=int, default=50)
     parser.add_argument("--latency-ms", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
     parser.add_argument("--rate-limit", type=int, default=0, help="client budget/min, 0 = off")
     args = parser.parse_args(argv)
     port = free_loopback_port()

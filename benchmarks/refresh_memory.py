@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks.common import BIN, print_table
+from connectors.polar.config import DEFAULT_CONCURRENCY
 
 BANNER = {
     "base_url": re.compile(r"listening on (\S+)"),
@@ -164,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             ]
         )
     print_table(
-        "Peak memory of the refresh process (90-day window, concurrency 8, rate limit off; "
+        f"Peak memory of the refresh process (90-day window, concurrency {DEFAULT_CONCURRENCY}, "
+        "rate limit off; "
         "target < 500 MB)",
         [
             "orgs",
