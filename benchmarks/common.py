@@ -18,9 +18,10 @@ from connectors.polar.client import PolarClient
 from connectors.polar.config import PolarSettings
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
-from orchestration.extract import discover_organizations, local_today, metrics_window
-from orchestration.extract import refresh_metrics as load_metrics
-from orchestration.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.extract.metrics import refresh_metrics as load_metrics
+from orchestration.extract.organizations import discover_organizations
+from orchestration.extract.scopes import local_today, metrics_window
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -25,8 +25,9 @@ from connectors.polar.config import DEFAULT_CONCURRENCY, PolarSettings
 from connectors.polar.connection import PolarConnection
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import run_emulator
-from orchestration.extract import local_today, metrics_window, refresh_metrics
-from orchestration.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.extract.metrics import refresh_metrics
+from orchestration.extract.scopes import local_today, metrics_window
 
 
 def timed_refresh(

@@ -81,7 +81,7 @@ def worker(args: argparse.Namespace) -> int:
 
     from benchmarks.common import refresh_raw
     from connectors.polar.config import PolarSettings
-    from orchestration.headless import connect_headless, emulator_environment
+    from orchestration.cli.headless import connect_headless, emulator_environment
 
     state = Path(args.state)
     os.environ.update(
@@ -101,7 +101,7 @@ def worker(args: argparse.Namespace) -> int:
 
 def measure(orgs: int) -> dict[str, float]:
     """Peak memory of one refresh of `orgs` organizations (and of the emulator, for scale)."""
-    from orchestration.headless import free_loopback_port
+    from orchestration.cli.headless import free_loopback_port
 
     port = free_loopback_port()
     with tempfile.TemporaryDirectory() as tmp, emulator_process(orgs, port) as (found, pid):

@@ -21,7 +21,7 @@ from benchmarks.common import print_table, saved_environment
 from benchmarks.refresh_concurrency import timed_refresh
 from benchmarks.refresh_memory import emulator_process
 from connectors.polar.config import DEFAULT_CONCURRENCY, PolarSettings
-from orchestration.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
 
 POLAR_PRODUCTION_PER_MINUTE = 500
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from benchmarks.common import BIN, dbt_build, loaded_warehouse, median_seconds, print_table
 from benchmarks.common import timed_process as run_timed
-from orchestration import summary
+from orchestration.outputs import summary
 
 CHECK_IMPORTS = """
 import sys

@@ -6,19 +6,19 @@ without importing either.
 """
 
 import argparse
-import importlib
 import sys
 
 from connectors.polar.errors import PolarError
-
-# Modules that contribute subcommands; each defines `register(subparsers) -> None` and sets
-# `func` on its parsers (a callable taking the parsed args and returning an exit code).
-COMMAND_MODULES = (
-    "orchestration.cli.emulator_command",
-    "orchestration.cli.connection_commands",
-    "orchestration.cli.pipeline_commands",
-    "orchestration.cli.summary_command",
+from orchestration.cli import (
+    connection_commands,
+    emulator_command,
+    pipeline_commands,
+    summary_command,
 )
+
+# Each module defines `register(subparsers) -> None` and sets `func` on its parsers (a callable
+# taking the parsed args and returning an exit code).
+COMMAND_MODULES = (emulator_command, connection_commands, pipeline_commands, summary_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,13 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Polar.sh revenue metrics in DuckDB: connect, refresh, summarize.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            continue
+    for module in COMMAND_MODULES:
         module.register(subparsers)
     return parser
 

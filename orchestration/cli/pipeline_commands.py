@@ -66,7 +66,7 @@ def refresh_command(args: argparse.Namespace) -> int:
 
 def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
     """Run the graph with one progress line per step; print the outcome; the exit code."""
-    from orchestration.pipeline import run_refresh
+    from orchestration.cli.runner import run_refresh
 
     started = time.monotonic()
     print(f"Refreshing connection '{connection_name}'...", file=sys.stderr)
@@ -100,7 +100,7 @@ def _print_step(step: str, ok: bool, error: str | None) -> None:
 
 def backfill_command(args: argparse.Namespace) -> int:
     """Handler of `polar-metrics backfill`."""
-    from orchestration.backfill import run_backfill
+    from orchestration.extract.backfill import run_backfill
 
     outcome = run_backfill(args.connection, args.since, on_progress=_progress_bar)
     print(file=sys.stderr)
@@ -125,6 +125,6 @@ def _progress_bar(done: int, total: int, label: str) -> None:
 
 def demo_command(args: argparse.Namespace) -> int:
     """Handler of `polar-metrics demo`."""
-    from orchestration.demo import run_demo
+    from orchestration.cli.demo import run_demo
 
     return run_demo(print_line=print, run_pipeline=run_and_print)

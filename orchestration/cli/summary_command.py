@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 from connectors.polar.config import PolarSettings
 from connectors.polar.errors import PolarError
-from orchestration.dashboard.periods import DEFAULT_PERIOD, PERIODS
+from orchestration.outputs.periods import DEFAULT_PERIOD, PERIODS
 
 if TYPE_CHECKING:
-    from orchestration.summary import PeriodSummary
+    from orchestration.outputs.summary import PeriodSummary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,7 +53,7 @@ def _date_argument(value: str) -> date:
 
 def handle_summary(args: argparse.Namespace) -> int:
     """Print the summary; exit code 0, or 1 with a message saying what to do."""
-    from orchestration import summary as summaries
+    from orchestration.outputs import summary as summaries
 
     if (args.start is None) != (args.end is None):
         raise PolarError("Give both --start and --end for a custom range (YYYY-MM-DD).")
@@ -67,7 +67,7 @@ def handle_summary(args: argparse.Namespace) -> int:
 
 
 def _standard(args: argparse.Namespace) -> "PeriodSummary":
-    from orchestration import summary as summaries
+    from orchestration.outputs import summary as summaries
 
     period = PERIODS[args.period or DEFAULT_PERIOD]
     with summaries.open_read_only(PolarSettings.from_env().warehouse_path) as con:
@@ -77,7 +77,7 @@ def _standard(args: argparse.Namespace) -> "PeriodSummary":
 
 def _custom(args: argparse.Namespace) -> "PeriodSummary":
     from connectors.polar.ranges import validate_custom_range
-    from orchestration import summary as summaries
+    from orchestration.outputs import summary as summaries
 
     settings = PolarSettings.from_env()
     # Bad ranges are refused before the warehouse or Polar is touched.

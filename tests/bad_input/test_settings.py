@@ -10,8 +10,8 @@ import pytest
 from connectors.polar.client import PolarClient
 from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection
-from orchestration.extract import local_today
-from orchestration.headless import free_loopback_port
+from orchestration.cli.headless import free_loopback_port
+from orchestration.extract.scopes import local_today
 from tests.bad_input.conftest import (
     ConnectedState,
     assert_clean_failure,

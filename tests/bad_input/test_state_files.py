@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import warehouse
+from orchestration.warehouse import files, schema
 from tests.bad_input.conftest import (
     ConnectedState,
     assert_clean_failure,
@@ -114,8 +114,8 @@ def test_a_corrupt_warehouse_is_not_blamed_on_another_process(
     if reader == "summary":
         output = assert_clean_failure(copied_state.cli("summary", "--period", "30d"))
     else:
-        with pytest.raises(warehouse.WarehouseError) as caught:
-            with warehouse.open_warehouse(copied_state.warehouse):
+        with pytest.raises(files.WarehouseError) as caught:
+            with files.open_warehouse(copied_state.warehouse):
                 pass
         output = str(caught.value)
     assert "writing" not in output.lower()
@@ -146,13 +146,13 @@ def test_an_older_schema_is_migrated_or_refused_with_instructions(tmp_path: Path
     path = tmp_path / "old.duckdb"
     make_version_zero_warehouse(path)
     try:
-        with warehouse.open_warehouse(path) as con:
+        with files.open_warehouse(path) as con:
             version = con.execute("select max(version) from raw.schema_version").fetchone()[0]
             columns = {row[0] for row in con.execute("describe raw.polar_metrics").fetchall()}
             kept = con.execute("select value from raw.polar_metrics").fetchall()
-        migrated = version == warehouse.SCHEMA_VERSION and "fetched_at" in columns
+        migrated = version == schema.SCHEMA_VERSION and "fetched_at" in columns
         assert migrated and kept == [(7.0,)], "opened without migrating"
-    except warehouse.WarehouseError as error:
+    except files.WarehouseError as error:
         assert "schema version 0" in str(error) and "polar-metrics" in str(error)
         con = duckdb.connect(str(path), read_only=True)
         try:
@@ -166,8 +166,8 @@ def test_a_newer_schema_is_refused_with_instructions(tmp_path: Path) -> None:
     con = duckdb.connect(str(path))
     con.execute("create schema raw")
     con.execute("create table raw.schema_version(version integer)")
-    con.execute("insert into raw.schema_version values (?)", [warehouse.SCHEMA_VERSION + 1])
+    con.execute("insert into raw.schema_version values (?)", [schema.SCHEMA_VERSION + 1])
     con.close()
-    with pytest.raises(warehouse.WarehouseError, match="(?i)upgrade"):
-        with warehouse.open_warehouse(path):
+    with pytest.raises(files.WarehouseError, match="(?i)upgrade"):
+        with files.open_warehouse(path):
             pass

@@ -1,5 +1,5 @@
 """A warehouse filled the product's way: the emulator over loopback HTTP, the real OAuth flow,
-the real extraction (`orchestration.extract`) into `orchestration.warehouse`, then real dbt."""
+the real extraction (`orchestration.extract`) into the warehouse, then real dbt."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,13 +13,10 @@ from connectors.polar.client import PolarClient
 from connectors.polar.config import PolarSettings
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import run_emulator
-from orchestration.extract import (
-    discover_organizations,
-    local_today,
-    metrics_window,
-    refresh_metrics,
-)
-from orchestration.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.extract.metrics import refresh_metrics
+from orchestration.extract.organizations import discover_organizations
+from orchestration.extract.scopes import local_today, metrics_window
 from tests.dbt.dbt_runner import WAREHOUSE_FILE_NAME, DbtOutcome, DbtSession
 
 CONNECTION = "default"

@@ -8,14 +8,11 @@ import dagster as dg
 import pytest
 from dagster_dbt import DbtProject
 
-from orchestration.defs.dbt import defs
-from orchestration.defs.dbt.assets import DUCKDB_POOL, GROUP_NAME, polar_dbt_models
-from orchestration.defs.dbt.project import (
-    DBT_PROJECT_DIR,
-    manifest_is_current,
-    warehouse_environment,
-)
-from orchestration.defs.dbt.resources import dbt_resource
+from orchestration.defs.common.pools import WAREHOUSE_POOL
+from orchestration.defs.dbt.assets import GROUP_NAME, polar_dbt_models
+from orchestration.defs.dbt.manifest import manifest_is_current
+from orchestration.defs.dbt.project import DBT_PROJECT_DIR, warehouse_environment
+from orchestration.defs.dbt.resources import dbt_resource, defs
 from tests.dbt.conftest import BuiltWarehouse, query
 from tests.dbt.dbt_runner import DbtSession
 from tests.dbt.raw_fixture import create_raw_warehouse
@@ -50,7 +47,7 @@ def test_sources_map_to_the_raw_extraction_assets() -> None:
 
 
 def test_dbt_build_runs_in_the_duckdb_pool_with_tests_as_asset_checks() -> None:
-    assert polar_dbt_models.op.pool == DUCKDB_POOL
+    assert polar_dbt_models.op.pool == WAREHOUSE_POOL
     check_keys = {key.name for key in polar_dbt_models.check_keys}
     assert "unique_combination_polar_period_summary_connection_name__scope__period__metric" in (
         check_keys

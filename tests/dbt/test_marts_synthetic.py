@@ -155,7 +155,7 @@ def test_blocked_organization_is_listed_but_not_in_the_daily_marts(
 def test_summary_macro_works_in_the_serving_copy_that_holds_only_the_marts(
     synthetic_warehouse: BuiltWarehouse, tmp_path: Path
 ) -> None:
-    from orchestration.serving import publish_serving_copy
+    from orchestration.warehouse.serving import publish_serving_copy
 
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(synthetic_warehouse.path, warehouse)

@@ -19,7 +19,7 @@ from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
-from orchestration.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
 
 
 def pytest_configure(config: pytest.Config) -> None:

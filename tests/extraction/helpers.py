@@ -6,8 +6,9 @@ from typing import Any
 
 import dagster as dg
 
+from orchestration.defs.common.resources import WarehouseResource
 from orchestration.defs.polar.assets import polar_metrics_daily, polar_organizations
-from orchestration.defs.polar.resources import PolarResource, WarehouseResource
+from orchestration.defs.polar.resources import PolarResource
 from tests.extraction.conftest import query
 
 

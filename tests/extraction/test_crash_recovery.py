@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from connectors.polar.connection import PolarConnection
-from orchestration.extract import ScopeStatus, local_today, metrics_window, refresh_metrics
-from orchestration.warehouse import ALL_SCOPE
+from orchestration.extract.metrics import ScopeStatus, refresh_metrics
+from orchestration.extract.scopes import local_today, metrics_window
+from orchestration.warehouse.schema import ALL_SCOPE
 from tests.extraction.conftest import EmulatedPolar, query
 from tests.extraction.helpers import active_org_ids, materialize_raw
 

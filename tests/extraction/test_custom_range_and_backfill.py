@@ -7,11 +7,11 @@ import pytest
 
 from connectors.polar.connection import PolarConnection
 from connectors.polar.errors import InvalidRangeError
-from orchestration.backfill import backfill_history
-from orchestration.custom_range import answer_custom_range
 from orchestration.defs.polar.jobs import polar_custom_range_job
 from orchestration.defs.polar.resources import PolarResource
-from orchestration.warehouse import ALL_SCOPE
+from orchestration.extract.backfill import backfill_history
+from orchestration.extract.custom_range import answer_custom_range
+from orchestration.warehouse.schema import ALL_SCOPE
 from tests.extraction.conftest import EmulatedPolar, query
 from tests.extraction.helpers import latest_refresh, materialize_raw, metric_values
 

@@ -4,8 +4,8 @@ from datetime import date
 
 from connectors.polar.catalogue import METRIC_SLUGS, metrics_by_slug
 from connectors.polar.records import MetricsResponse
-from orchestration.drift import detect_drift
-from orchestration.extract import rows_from_response
+from orchestration.extract.drift import detect_drift
+from orchestration.extract.metrics import rows_from_response
 
 
 def response_with(definitions: dict[str, str], values: dict[str, float]) -> MetricsResponse:

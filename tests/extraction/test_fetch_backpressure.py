@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import date
 
 from connectors.polar.records import MetricsResponse, Organization
-from orchestration.extract import Scope
-from orchestration.fetch import QUEUE_RESULTS_PER_WORKER, fetch_in_batches
+from orchestration.extract.metrics_fetch import QUEUE_RESULTS_PER_WORKER, fetch_in_batches
+from orchestration.extract.scopes import Scope
 
 DAY = date(2025, 1, 1)
 BODY = {

@@ -14,7 +14,7 @@ from connectors.polar.catalogue import METRIC_SLUGS
 from orchestration.defs.polar.resources import PolarResource
 from orchestration.defs.polar.schedules import polar_daily_refresh
 from orchestration.defs.polar.sensors import polar_connection_sensor
-from orchestration.warehouse import ALL_SCOPE
+from orchestration.warehouse.schema import ALL_SCOPE
 from tests.extraction.conftest import EmulatedPolar, emulated_polar, query
 from tests.extraction.helpers import active_org_ids, latest_refresh, materialize_raw
 

@@ -7,11 +7,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from orchestration.defs.common.resources import WarehouseResource
 from orchestration.defs.polar.assets import polar_metrics_daily, polar_organizations
-from orchestration.defs.polar.resources import PolarResource, WarehouseResource
+from orchestration.defs.polar.resources import PolarResource
 from orchestration.defs.polar.sensors import polar_connection_sensor
-from orchestration.extract import local_today
-from orchestration.warehouse import ALL_SCOPE, latest_window
+from orchestration.extract.scopes import local_today
+from orchestration.warehouse.schema import ALL_SCOPE
+from orchestration.warehouse.windows import latest_window
 from tests.extraction.conftest import EmulatedPolar, query
 from tests.extraction.helpers import (
     active_org_ids,

@@ -5,8 +5,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import warehouse
-from orchestration.warehouse_files import WarehouseNotReadyError, open_read_only
+from orchestration.warehouse import files, schema
+from orchestration.warehouse.files import WarehouseNotReadyError, open_read_only
 
 
 def set_version(path: Path, version: int) -> None:
@@ -19,17 +19,17 @@ def set_version(path: Path, version: int) -> None:
 
 
 def test_every_older_version_has_a_migration_step() -> None:
-    assert len(warehouse.MIGRATIONS) == warehouse.SCHEMA_VERSION
+    assert len(schema.MIGRATIONS) == schema.SCHEMA_VERSION
 
 
 def test_a_new_warehouse_gets_every_raw_table_and_one_version_row(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
-    with warehouse.open_warehouse(path):
+    with files.open_warehouse(path):
         pass
-    with warehouse.open_warehouse(path) as con:
+    with files.open_warehouse(path) as con:
         versions = con.execute("select version from raw.schema_version").fetchall()
         tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
-    assert versions == [(warehouse.SCHEMA_VERSION,)]
+    assert versions == [(schema.SCHEMA_VERSION,)]
     assert {"polar_metrics", "polar_api_responses", "polar_refreshes"} <= tables
 
 
@@ -40,24 +40,24 @@ def test_a_warehouse_without_a_version_table_is_migrated_keeping_its_rows(tmp_pa
     con.execute("create table raw.polar_organizations(connection_name varchar, name varchar)")
     con.execute("insert into raw.polar_organizations values ('default', 'Acme')")
     con.close()
-    with warehouse.open_warehouse(path) as con:
+    with files.open_warehouse(path) as con:
         row = con.execute("select name, slug, is_queried from raw.polar_organizations").fetchall()
         version = con.execute("select version from raw.schema_version").fetchall()
     assert row == [("Acme", None, None)]
-    assert version == [(warehouse.SCHEMA_VERSION,)]
+    assert version == [(schema.SCHEMA_VERSION,)]
 
 
 def test_a_newer_warehouse_is_refused_by_the_writer_and_left_untouched(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
-    with warehouse.open_warehouse(path):
+    with files.open_warehouse(path):
         pass
-    set_version(path, warehouse.SCHEMA_VERSION + 1)
-    with pytest.raises(warehouse.WarehouseError, match="newer polar-metrics.*upgrade"):
-        with warehouse.open_warehouse(path):
+    set_version(path, schema.SCHEMA_VERSION + 1)
+    with pytest.raises(files.WarehouseError, match="newer polar-metrics.*upgrade"):
+        with files.open_warehouse(path):
             pass
     con = duckdb.connect(str(path), read_only=True)
     assert con.execute("select version from raw.schema_version").fetchall() == [
-        (warehouse.SCHEMA_VERSION + 1,)
+        (schema.SCHEMA_VERSION + 1,)
     ]
     con.close()
 
@@ -65,22 +65,22 @@ def test_a_newer_warehouse_is_refused_by_the_writer_and_left_untouched(tmp_path:
 @pytest.mark.parametrize("offset", [-1, 1])
 def test_readers_refuse_another_version_with_what_to_do(tmp_path: Path, offset: int) -> None:
     path = tmp_path / "w.duckdb"
-    with warehouse.open_warehouse(path):
+    with files.open_warehouse(path):
         pass
-    set_version(path, warehouse.SCHEMA_VERSION + offset)
+    set_version(path, schema.SCHEMA_VERSION + offset)
     advice = "polar-metrics refresh" if offset < 0 else "upgrade polar-metrics"
     with pytest.raises(WarehouseNotReadyError, match=advice):
         with open_read_only(path):
             pass
-    with pytest.raises(warehouse.WarehouseError, match=advice):
-        with warehouse.open_warehouse(path, read_only=True):
+    with pytest.raises(files.WarehouseError, match=advice):
+        with files.open_warehouse(path, read_only=True):
             pass
 
 
 def test_the_refresh_writer_bounds_memory_by_the_file_size(tmp_path: Path) -> None:
-    small = warehouse.bounded_writer_config(tmp_path / "missing.duckdb")
+    small = files.bounded_writer_config(tmp_path / "missing.duckdb")
     big = tmp_path / "big.duckdb"
     with big.open("wb") as handle:
         handle.truncate(4_000_000_000)  # sparse: no disk used
-    assert small["memory_limit"] == f"{warehouse.BOUNDED_MEMORY_FLOOR_MB}MB"
-    assert warehouse.bounded_writer_config(big)["memory_limit"] == "1000MB"
+    assert small["memory_limit"] == f"{files.BOUNDED_MEMORY_FLOOR_MB}MB"
+    assert files.bounded_writer_config(big)["memory_limit"] == "1000MB"

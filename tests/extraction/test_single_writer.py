@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.warehouse import ALL_SCOPE
+from orchestration.warehouse.schema import ALL_SCOPE
 from tests.extraction.conftest import EmulatedPolar, query
 from tests.extraction.multiprocess_job import full_refresh_job
 

@@ -25,7 +25,7 @@ from connectors.polar.config import PolarSettings
 from connectors.polar.crypto import generate_key_entry
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
-from orchestration.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
 from tests.outputs.webhook_receiver import Receiver, webhook_receiver
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -83,8 +83,9 @@ def environment(variables: dict[str, str]) -> Iterator[None]:
 
 def load_raw(scenario: str) -> None:
     """Materialize the raw Polar assets for one connection (its emulator must be running)."""
+    from orchestration.defs.common.resources import WarehouseResource
     from orchestration.defs.polar.assets import polar_metrics_daily, polar_organizations
-    from orchestration.defs.polar.resources import PolarResource, WarehouseResource
+    from orchestration.defs.polar.resources import PolarResource
 
     result = dg.materialize(
         [polar_organizations, polar_metrics_daily],
@@ -98,7 +99,7 @@ def load_raw(scenario: str) -> None:
 
 def full_refresh(pipeline: Pipeline, scenario: str) -> object:
     """`polar-metrics refresh` for one connection: raw, dbt, dashboard and alert checks."""
-    from orchestration.pipeline import run_refresh
+    from orchestration.cli.runner import run_refresh
 
     with environment(pipeline.environment(scenario)):
         report = run_refresh(connection_name=scenario)
@@ -140,8 +141,9 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
 @pytest.fixture(scope="session")
 def scenario_outputs(pipeline: Pipeline) -> dict[str, ScenarioOutputs]:
     """The dashboard asset materialized for each connection, its page kept per scenario."""
+    from orchestration.defs.common.resources import WarehouseResource
     from orchestration.defs.outputs.assets import polar_dashboard
-    from orchestration.defs.polar.resources import PolarResource, WarehouseResource
+    from orchestration.defs.polar.resources import PolarResource
 
     ARTIFACTS.mkdir(exist_ok=True)
     outputs = {}

@@ -6,10 +6,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.alerts.rules import DEFAULT_RULES_PATH, load_rules
+from orchestration.defs.common.resources import WarehouseResource
 from orchestration.defs.outputs.assets import polar_dashboard
 from orchestration.defs.outputs.checks import build_alert_checks
-from orchestration.defs.polar.resources import PolarResource, WarehouseResource
+from orchestration.defs.polar.resources import PolarResource
+from orchestration.outputs.alerts.rules import DEFAULT_RULES_PATH, load_rules
 from tests.outputs.conftest import ALERT_SCENARIO, FIXTURE_TODAY, Pipeline, full_refresh
 from tests.outputs.fixture_warehouse import build_fixture_warehouse
 from tests.outputs.webhook_receiver import webhook_receiver

@@ -5,8 +5,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.alerts.evaluate import evaluate_rules
-from orchestration.alerts.rules import load_rules
+from orchestration.outputs.alerts.evaluate import evaluate_rules
+from orchestration.outputs.alerts.rules import load_rules
 from tests.outputs.conftest import FIXTURE_TODAY
 from tests.outputs.fixture_warehouse import build_fixture_warehouse
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.alerts.rules import (
+from orchestration.outputs.alerts.rules import (
     DEFAULT_RULES_PATH,
     AlertRulesError,
     load_rules,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from orchestration.dashboard.sections import CORE_CARDS, POLAR_CARDS, SWITCHER
+from orchestration.outputs.dashboard.sections import CORE_CARDS, POLAR_CARDS, SWITCHER
 from tests.outputs.conftest import ARTIFACTS, ScenarioOutputs, assert_shows, mart_period_values
 
 pytestmark = pytest.mark.browser

@@ -9,8 +9,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestration.dashboard.data import DashboardData
-from orchestration.dashboard.render import render_dashboard, write_dashboard
+from orchestration.outputs.dashboard.data import DashboardData
+from orchestration.outputs.dashboard.render import render_dashboard, write_dashboard
 from tests.outputs.conftest import Pipeline, ScenarioOutputs, environment, load_raw
 
 HOSTILE = "<img src=x onerror=\"document.title='pwned'\"></script><script>alert(1)</script>{{body}}"
@@ -129,9 +129,14 @@ def test_refused_refresh_token_puts_the_reconnect_notice_on_the_page(
     from connectors.polar.config import PolarSettings
     from connectors.polar_emulator.config import EmulatorConfig
     from connectors.polar_emulator.server import run_emulator
+    from orchestration.cli.headless import (
+        connect_headless,
+        emulator_environment,
+        free_loopback_port,
+    )
+    from orchestration.defs.common.resources import WarehouseResource
     from orchestration.defs.outputs.assets import polar_dashboard
-    from orchestration.defs.polar.resources import PolarResource, WarehouseResource
-    from orchestration.headless import connect_headless, emulator_environment, free_loopback_port
+    from orchestration.defs.polar.resources import PolarResource
 
     shutil.copy(pipeline.warehouse, tmp_path / "warehouse.duckdb")  # marts of the other tests
     port = free_loopback_port()
@@ -161,7 +166,7 @@ def test_refused_refresh_token_puts_the_reconnect_notice_on_the_page(
 
 def test_a_full_refresh_publishes_the_serving_copy_for_bi_tools(pipeline: Pipeline) -> None:
     """After the refresh's dbt build, BI tools get the marts in a separate read-only file."""
-    from orchestration.serving import serving_path_for
+    from orchestration.warehouse.serving import serving_path_for
 
     serving = serving_path_for(pipeline.warehouse)
     with duckdb.connect(str(serving), read_only=True) as reader:

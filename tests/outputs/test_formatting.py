@@ -2,7 +2,7 @@
 
 import pytest
 
-from orchestration.dashboard.formatting import format_change, format_metric, format_money
+from orchestration.outputs.formatting import format_change, format_metric, format_money
 
 
 @pytest.mark.parametrize(

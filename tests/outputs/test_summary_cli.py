@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from connectors.polar.catalogue import metrics_by_slug
-from orchestration.dashboard.formatting import metric_label
-from orchestration.dashboard.periods import PERIODS
-from orchestration.summary import HEADLINE_METRICS
+from orchestration.outputs.formatting import metric_label
+from orchestration.outputs.periods import PERIODS
+from orchestration.outputs.summary import HEADLINE_METRICS
 from tests.outputs.conftest import Pipeline, assert_shows, cli_environment, mart_period_values
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.serving import publish_serving_copy, serving_path_for
+from orchestration.warehouse.serving import publish_serving_copy, serving_path_for
 
 READER = textwrap.dedent(
     """

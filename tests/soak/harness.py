@@ -24,14 +24,10 @@ from connectors.polar.crypto import KeyRing
 from connectors.polar.token_store import TokenStore
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
-from orchestration.extract import (
-    RefreshOutcome,
-    discover_organizations,
-    local_today,
-    metrics_window,
-    refresh_metrics,
-)
-from orchestration.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.extract.metrics import RefreshOutcome, refresh_metrics
+from orchestration.extract.organizations import discover_organizations
+from orchestration.extract.scopes import local_today, metrics_window
 
 CONNECTION = "default"
 METRICS = "/v1/metrics/"

@@ -1,8 +1,3 @@
-"""Dagster definitions of the dbt project: the models as assets and the `dbt` resource."""
+"""Dagster definitions of the dbt project: the models as assets, the `dbt` resource, codegen.
 
-import dagster as dg
-
-from orchestration.defs.dbt.assets import polar_dbt_models
-from orchestration.defs.dbt.resources import dbt_resource
-
-defs = dg.Definitions(assets=[polar_dbt_models], resources={"dbt": dbt_resource()})
+Loaded by `orchestration/definitions.py` with Dagster's defs-folder loading."""

@@ -16,10 +16,11 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.defs.dbt.project import dbt_project, ensure_manifest
+from orchestration.defs.common.pools import WAREHOUSE_POOL
+from orchestration.defs.dbt.manifest import ensure_manifest
+from orchestration.defs.dbt.project import dbt_project
 
 GROUP_NAME = "polar_marts"
-DUCKDB_POOL = "duckdb_warehouse"
 
 
 class PolarDbtTranslator(DagsterDbtTranslator):
@@ -48,7 +49,7 @@ TRANSLATOR = PolarDbtTranslator(
     manifest=ensure_manifest(),
     project=dbt_project,
     dagster_dbt_translator=TRANSLATOR,
-    pool=DUCKDB_POOL,
+    pool=WAREHOUSE_POOL,
     name="polar_dbt_models",
 )
 def polar_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:

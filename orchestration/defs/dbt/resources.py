@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
+import dagster as dg
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 
 from orchestration.defs.dbt.project import DBT_EXECUTABLE, dbt_project, warehouse_environment
@@ -23,3 +24,6 @@ def dbt_resource() -> PolarDbtCliResource:
     return PolarDbtCliResource(
         project_dir=dbt_project, target="warehouse", dbt_executable=DBT_EXECUTABLE
     )
+
+
+defs = dg.Definitions(resources={"dbt": dbt_resource()})

@@ -1,11 +1,3 @@
-"""Dagster definitions of what people see: the dashboard asset and the revenue alert checks."""
+"""Dagster definitions of what people see: dashboard, serving copy, revenue alert checks.
 
-import dagster as dg
-
-from orchestration.defs.outputs.assets import polar_dashboard
-from orchestration.defs.outputs.checks import alert_checks_from_env
-from orchestration.defs.outputs.serving import polar_serving_copy
-
-defs = dg.Definitions(
-    assets=[polar_dashboard, polar_serving_copy], asset_checks=alert_checks_from_env()
-)
+Loaded by `orchestration/definitions.py` with Dagster's defs-folder loading."""

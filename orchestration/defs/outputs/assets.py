@@ -5,16 +5,16 @@ from pathlib import Path
 import dagster as dg
 
 from connectors.polar.errors import PolarError
-from orchestration.alerts.evaluate import evaluate_rules
-from orchestration.alerts.rules import AlertRulesError, load_rules, rules_path_from_env
-from orchestration.dashboard.data import DashboardData, load_dashboard_data
-from orchestration.dashboard.render import write_dashboard
-from orchestration.defs.polar.resources import PolarResource, WarehouseResource
-from orchestration.warehouse_files import open_read_only
+from orchestration.defs.common.pools import OWNERS, WAREHOUSE_POOL
+from orchestration.defs.common.resources import WarehouseResource
+from orchestration.defs.polar.resources import PolarResource
+from orchestration.outputs.alerts.evaluate import evaluate_rules
+from orchestration.outputs.alerts.rules import AlertRulesError, load_rules, rules_path_from_env
+from orchestration.outputs.dashboard.data import DashboardData, load_dashboard_data
+from orchestration.outputs.dashboard.render import write_dashboard
+from orchestration.warehouse.files import open_read_only
 
-POOL = "duckdb_warehouse"  # readers too: a read-only open fails while another process writes
 GROUP = "polar_outputs"
-OWNERS = ["team:revenue-data"]
 DASHBOARD_FILE = "polar-dashboard.html"
 MART_KEYS = [
     dg.AssetKey(["marts", name])
@@ -39,7 +39,7 @@ def dashboard_path(warehouse: WarehouseResource) -> Path:
     deps=MART_KEYS,
     kinds={"html", "duckdb"},
     owners=OWNERS,
-    pool=POOL,
+    pool=WAREHOUSE_POOL,
     description=(
         "The revenue dashboard: one HTML file (open it in any browser, it makes no network "
         "request) with MRR, revenue, subscriptions and Polar's checkout and order numbers for "

@@ -8,12 +8,18 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from orchestration.alerts.delivery import deliver_alerts, webhook_url_from_env
-from orchestration.alerts.evaluate import AlertResult, evaluate_rules
-from orchestration.alerts.rules import AlertRule, AlertRulesError, load_rules, rules_path_from_env
-from orchestration.defs.outputs.assets import POOL
-from orchestration.defs.polar.resources import PolarResource, WarehouseResource
-from orchestration.warehouse_files import open_read_only
+from orchestration.defs.common.pools import WAREHOUSE_POOL
+from orchestration.defs.common.resources import WarehouseResource
+from orchestration.defs.polar.resources import PolarResource
+from orchestration.outputs.alerts.delivery import deliver_alerts, webhook_url_from_env
+from orchestration.outputs.alerts.evaluate import AlertResult, evaluate_rules
+from orchestration.outputs.alerts.rules import (
+    AlertRule,
+    AlertRulesError,
+    load_rules,
+    rules_path_from_env,
+)
+from orchestration.warehouse.files import open_read_only
 
 DASHBOARD_KEY = dg.AssetKey("polar_dashboard")
 SEVERITY = {"warn": dg.AssetCheckSeverity.WARN, "error": dg.AssetCheckSeverity.ERROR}
@@ -42,7 +48,7 @@ def build_alert_checks(rules: list[AlertRule]) -> dg.AssetChecksDefinition:
     @dg.multi_asset_check(
         specs=specs,
         name="polar_revenue_alerts",
-        pool=POOL,
+        pool=WAREHOUSE_POOL,
         description="Evaluates the revenue alert rules on the marts and posts new alerts.",
     )
     def polar_revenue_alerts(
@@ -106,3 +112,6 @@ def alert_checks_from_env() -> list[dg.AssetChecksDefinition]:
     except AlertRulesError as error:
         return [build_rules_error_check(error)]
     return [build_alert_checks(rules)] if rules else []  # an empty file turns alerts off
+
+
+defs = dg.Definitions(asset_checks=alert_checks_from_env())

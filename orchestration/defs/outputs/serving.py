@@ -2,9 +2,10 @@
 
 import dagster as dg
 
-from orchestration.defs.outputs.assets import GROUP, MART_KEYS, OWNERS, POOL
-from orchestration.defs.polar.resources import WarehouseResource
-from orchestration.serving import publish_serving_copy, serving_path_for
+from orchestration.defs.common.pools import OWNERS, WAREHOUSE_POOL
+from orchestration.defs.common.resources import WarehouseResource
+from orchestration.defs.outputs.assets import GROUP, MART_KEYS
+from orchestration.warehouse.serving import publish_serving_copy, serving_path_for
 
 
 @dg.asset(
@@ -13,7 +14,7 @@ from orchestration.serving import publish_serving_copy, serving_path_for
     deps=MART_KEYS,
     kinds={"duckdb"},
     owners=OWNERS,
-    pool=POOL,
+    pool=WAREHOUSE_POOL,
     description=(
         "The marts copied to a separate read-only DuckDB file for BI tools (DuckDB CLI, DBeaver, "
         "Metabase, Superset). It is replaced atomically after every successful dbt build, so a "

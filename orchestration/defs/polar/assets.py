@@ -8,22 +8,17 @@ import dagster as dg
 from pydantic import Field
 
 from connectors.polar.errors import NeedsReauthError, PolarError
+from orchestration.defs.common.pools import OWNERS, WAREHOUSE_POOL
+from orchestration.defs.common.resources import WarehouseResource
 from orchestration.defs.polar import checks
-from orchestration.defs.polar.resources import PolarResource, WarehouseResource
-from orchestration.extract import (
-    RefreshOutcome,
-    discover_organizations,
-    record_connection_status,
-    refresh_metrics,
-    scope_table_markdown,
-)
+from orchestration.defs.polar.resources import PolarResource
+from orchestration.extract.metrics import RefreshOutcome, refresh_metrics, scope_table_markdown
+from orchestration.extract.organizations import discover_organizations, record_connection_status
 
 if TYPE_CHECKING:
     from connectors.polar.connection import PolarConnection
 
-POOL = "duckdb_warehouse"  # limit 1: DuckDB allows one writing process per file
 GROUP = "polar_raw"
-OWNERS = ["team:revenue-data"]
 KINDS = {"polar", "duckdb"}
 
 
@@ -55,7 +50,7 @@ def connection_failure(
     group_name=GROUP,
     kinds=KINDS,
     owners=OWNERS,
-    pool=POOL,
+    pool=WAREHOUSE_POOL,
     description=(
         "Every Polar organization the connection can see, rediscovered on each refresh (new ones "
         "appear without reconnecting), in `raw.polar_organizations`, with the connection's state "
@@ -113,7 +108,7 @@ class MetricsRefreshConfig(dg.Config):
     group_name=GROUP,
     kinds=KINDS,
     owners=OWNERS,
-    pool=POOL,
+    pool=WAREHOUSE_POOL,
     check_specs=checks.CHECK_SPECS,
     description=(
         "Daily Polar metrics (all 55 slugs) for the window ending today in the reporting "

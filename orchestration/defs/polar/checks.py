@@ -6,7 +6,7 @@ DuckDB file while another writer may hold it.
 
 import dagster as dg
 
-from orchestration.extract import RefreshOutcome
+from orchestration.extract.metrics import RefreshOutcome
 
 METRICS_KEY = dg.AssetKey("polar_metrics_daily")
 ALL_LOADED = "polar_metrics_every_organization_loaded"

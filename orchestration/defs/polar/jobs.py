@@ -6,9 +6,9 @@ import dagster as dg
 from pydantic import Field
 
 from connectors.polar.errors import PolarError
-from orchestration.custom_range import CustomRangeAnswer, answer_custom_range
-from orchestration.defs.polar.assets import POOL
+from orchestration.defs.common.pools import WAREHOUSE_POOL
 from orchestration.defs.polar.resources import PolarResource
+from orchestration.extract.custom_range import CustomRangeAnswer, answer_custom_range
 
 # Every asset: raw Polar tables, the dbt marts and the outputs (whatever is defined).
 polar_refresh_job = dg.define_asset_job(
@@ -41,7 +41,10 @@ def parse_day(value: str, name: str) -> date:
 
 
 # A reader too: DuckDB will not open the file read-only while another process writes it.
-@dg.op(pool=POOL, description="Answer a custom range from DuckDB (in window) or Polar (outside).")
+@dg.op(
+    pool=WAREHOUSE_POOL,
+    description="Answer a custom range from DuckDB (in window) or Polar (outside).",
+)
 def polar_custom_range(
     context: dg.OpExecutionContext, config: CustomRangeConfig, polar: PolarResource
 ) -> dg.Output[dict[str, dict[str, float]]]:

@@ -1,7 +1,6 @@
-"""Dagster resources: the Polar connection + API client, and the DuckDB warehouse path."""
+"""The Polar connection and its API client as a Dagster resource (key `polar`)."""
 
 import dataclasses
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -9,13 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
-import duckdb
 import httpx
 from pydantic import Field
 
 from connectors.polar.config import PolarSettings, resolve_environment, validate_timezone
-from orchestration import warehouse
-from orchestration.extract import local_today, metrics_window
+from orchestration.defs.common.resources import env_or_none
+from orchestration.extract.scopes import local_today, metrics_window
 
 if TYPE_CHECKING:
     from connectors.polar.client import PolarClient
@@ -101,26 +99,13 @@ class PolarResource(dg.ConfigurableResource):
         return metrics_window(self.today(), self.settings().window_days)
 
 
-class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file: writers inside the `duckdb_warehouse` pool, readers read-only."""
-
-    path: str | None = Field(
-        default=None, description="DuckDB file; default POLAR_METRICS_WAREHOUSE or the state dir."
+def polar_resource() -> PolarResource:
+    """The resource as configured by the environment; secrets only as `EnvVar` references."""
+    return PolarResource(
+        client_id=env_or_none("POLAR_CLIENT_ID"),
+        client_secret=env_or_none("POLAR_CLIENT_SECRET"),
+        token_keys=env_or_none("POLAR_TOKEN_KEYS"),
     )
 
-    def file(self) -> Path:
-        """The warehouse file path."""
-        if self.path:
-            return Path(self.path).expanduser()
-        return PolarSettings.from_env().warehouse_path
 
-    @contextmanager
-    def read_only(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection (raises WarehouseError when there is no warehouse yet)."""
-        with warehouse.open_warehouse(self.file(), read_only=True) as con:
-            yield con
-
-
-def env_or_none(name: str) -> str | dg.EnvVar | None:
-    """`dg.EnvVar(name)` when the variable is set (secrets stay out of run config), else None."""
-    return dg.EnvVar(name) if os.environ.get(name) else None
+defs = dg.Definitions(resources={"polar": polar_resource()})

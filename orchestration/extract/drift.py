@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from connectors.polar.catalogue import metric_catalogue, metrics_by_slug
 from connectors.polar.records import MetricsResponse
-from orchestration.warehouse import DefinitionRow
+from orchestration.warehouse.writes import DefinitionRow
 
 
 def detect_drift(responses: Sequence[MetricsResponse]) -> list[DefinitionRow]:

@@ -6,7 +6,6 @@ instead of one per organization (a commit costs a disk sync), each organization 
 atomically inside it.
 """
 
-import math
 import queue
 import threading
 import time
@@ -14,71 +13,32 @@ from collections.abc import Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from connectors.polar.records import MetricsResponse
+from orchestration.extract.metric_rows import frame_from_response
+from orchestration.extract.scopes import MetricsClient, Scope
 
 BATCH_WAIT_SECONDS = 0.1
 QUEUE_RESULTS_PER_WORKER = 2
 HAND_OVER_POLL_SECONDS = 0.2
-
-if TYPE_CHECKING:
-    from orchestration.extract import MetricsClient, Scope
 
 
 @dataclass
 class ScopeResult:
     """One scope's answer as long rows, or the error that prevented it."""
 
-    scope: "Scope"
+    scope: Scope
     seconds: float
     response: MetricsResponse | None = None
     frame: pd.DataFrame | None = field(default=None, repr=False)
     error: Exception | None = None
 
 
-def frame_from_response(
-    connection_name: str, scope_id: str, response: MetricsResponse, start: date
-) -> pd.DataFrame:
-    """Long rows (`raw.polar_metrics` columns); dates from each period's position.
-
-    Built with numpy rather than `melt`: this runs once per organization on every refresh.
-    """
-    periods = response.periods
-    slugs = list(dict.fromkeys(k for p in periods for k in p if k != "timestamp"))
-    values = np.array(
-        [[_number(p.get(slug)) for slug in slugs] for p in periods], dtype="float64"
-    ).ravel()
-    days = np.datetime64(start, "D") + np.arange(len(periods))
-    keep = ~np.isnan(values)
-    count = int(keep.sum())
-    return pd.DataFrame(
-        {
-            "connection_name": pd.Categorical.from_codes(np.zeros(count, int), [connection_name]),
-            "organization_id": pd.Categorical.from_codes(np.zeros(count, int), [scope_id]),
-            "date": np.repeat(days, len(slugs))[keep].astype("datetime64[s]"),
-            "metric_slug": pd.Categorical.from_codes(
-                np.tile(np.arange(len(slugs)), len(periods))[keep], slugs
-            ),
-            "value": values[keep],
-            "fetched_at": pd.Timestamp.now(tz="UTC"),
-        }
-    )
-
-
-def _number(value: object) -> float:
-    """The value as a float; NaN (dropped) for anything that is not a number."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return math.nan
-    return float(value)
-
-
 def fetch_in_batches(
-    client: "MetricsClient",
-    scopes: Sequence["Scope"],
+    client: MetricsClient,
+    scopes: Sequence[Scope],
     *,
     connection_name: str,
     start: date,
@@ -103,7 +63,7 @@ def fetch_in_batches(
             except queue.Full:
                 continue
 
-    def fetch(scope: "Scope") -> None:
+    def fetch(scope: Scope) -> None:
         if stopped.is_set():
             return
         started = time.monotonic()

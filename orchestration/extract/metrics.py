@@ -1,4 +1,4 @@
-"""Extraction as plain functions: discover organizations, fetch the metrics window, load DuckDB.
+"""One metrics refresh: fetch every scope's window concurrently and load it into DuckDB.
 
 Used by the Dagster assets and by the CLI alike; no Dagster import. Each scope (one organization,
 or `all` = Polar's server-side sum over the active ones) is fetched concurrently with a bounded
@@ -11,52 +11,26 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Protocol
 from uuid import uuid4
-from zoneinfo import ZoneInfo
 
 import duckdb
 
-from connectors.polar.catalogue import METRIC_SLUGS
 from connectors.polar.errors import NeedsReauthError
 from connectors.polar.records import MetricDefinitionSeen, MetricsResponse, Organization
-from orchestration import warehouse
-from orchestration.drift import detect_drift
-from orchestration.fetch import ScopeResult, fetch_in_batches
-from orchestration.warehouse import ALL_SCOPE, MetricRow
+from orchestration.extract.drift import detect_drift
+from orchestration.extract.metric_rows import zero_frame
+from orchestration.extract.metrics_fetch import ScopeResult, fetch_in_batches
+from orchestration.extract.scopes import MetricsClient, scopes_for
+from orchestration.warehouse import writes
+from orchestration.warehouse.files import open_warehouse, transaction
+from orchestration.warehouse.schema import ALL_SCOPE
 
 log = logging.getLogger(__name__)
 
 MRR_SLUG = "monthly_recurring_revenue"
 REVENUE_SLUG = "revenue"
-
-
-class MetricsClient(Protocol):
-    """What extraction needs from `connectors.polar.client.PolarClient`."""
-
-    def list_organizations(self) -> list[Organization]: ...
-
-    def get_metrics(
-        self,
-        *,
-        start_date: date,
-        end_date: date,
-        interval: str = "day",
-        timezone: str = "UTC",
-        organization_ids: Sequence[str] = (),
-        metrics: Sequence[str] | None = None,
-    ) -> MetricsResponse: ...
-
-
-@dataclass(frozen=True)
-class Scope:
-    """One metrics call: an organization, or `all` with every active organization id."""
-
-    scope_id: str
-    label: str
-    organization_ids: tuple[str, ...]
 
 
 @dataclass
@@ -104,46 +78,6 @@ class RefreshOutcome:
         return "failed" if len(self.failed) == len(self.statuses) else "partial"
 
 
-def local_today(timezone: str, now: datetime | None = None) -> date:
-    """Today's date in the reporting timezone."""
-    return (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
-
-
-def metrics_window(today: date, window_days: int) -> tuple[date, date]:
-    """The cached window: `window_days` days ending today (inclusive)."""
-    return today - timedelta(days=window_days - 1), today
-
-
-def scopes_for(organizations: Sequence[Organization]) -> list[Scope]:
-    """`all` plus one scope per active organization (nothing when none is active)."""
-    active = [o for o in organizations if o.is_queried]
-    if not active:
-        return []
-    scopes = [Scope(o.id, o.name or o.slug or o.id, (o.id,)) for o in active]
-    # `all` first: Polar sums every organization for it, so it is the slowest call.
-    return [Scope(ALL_SCOPE, "All organizations", tuple(o.id for o in active)), *scopes]
-
-
-def rows_from_response(scope_id: str, response: MetricsResponse, start: date) -> list[MetricRow]:
-    """Long rows from a daily response; dates from each period's position."""
-    return [
-        MetricRow(scope_id, day, slug, float(value))
-        for day, period in response.daily_periods(start)
-        for slug, value in period.items()
-        if slug != "timestamp" and isinstance(value, int | float) and not isinstance(value, bool)
-    ]
-
-
-def zero_rows(start: date, end: date) -> list[MetricRow]:
-    """Zeros for the `all` scope on every catalogue slug and day (zero active organizations)."""
-    days = (end - start).days + 1
-    return [
-        MetricRow(ALL_SCOPE, start + timedelta(days=i), slug, 0.0)
-        for i in range(days)
-        for slug in METRIC_SLUGS
-    ]
-
-
 def load_batch(
     con: duckdb.DuckDBPyConnection, outcome: RefreshOutcome, batch: Sequence[ScopeResult]
 ) -> dict[str, int]:
@@ -155,8 +89,8 @@ def load_batch(
     if not loaded:
         return {}
     now = datetime.now(UTC)
-    with warehouse.transaction(con):
-        warehouse.replace_metrics(
+    with transaction(con):
+        writes.replace_metrics(
             con,
             connection_name=outcome.connection_name,
             scopes=[r.scope.scope_id for r in loaded],
@@ -164,11 +98,11 @@ def load_batch(
             end=outcome.window_end,
             frames=[r.frame for r in loaded if r.frame is not None],
         )
-        warehouse.store_responses(
+        writes.store_responses(
             con,
             outcome.connection_name,
             [
-                warehouse.ResponseBody(
+                writes.ResponseBody(
                     r.scope.scope_id,
                     outcome.window_start,
                     outcome.window_end,
@@ -183,10 +117,9 @@ def load_batch(
 
 def load_zeros(con: duckdb.DuckDBPyConnection, outcome: RefreshOutcome) -> ScopeStatus:
     """Zero active organizations: zeros for `all` on every catalogue slug and window day."""
-    rows = zero_rows(outcome.window_start, outcome.window_end)
-    frame = warehouse.metric_frame(outcome.connection_name, rows, datetime.now(UTC))
-    with warehouse.transaction(con):
-        written = warehouse.replace_metrics(
+    frame = zero_frame(outcome.connection_name, outcome.window_start, outcome.window_end)
+    with transaction(con):
+        written = writes.replace_metrics(
             con,
             connection_name=outcome.connection_name,
             scopes=[ALL_SCOPE],
@@ -232,7 +165,7 @@ def refresh_metrics(
         refresh_id or str(uuid4()), connection_name, timezone, window[0], window[1], kind
     )
     scopes = scopes_for(organizations)
-    with warehouse.open_warehouse(warehouse_path, bounded_memory=True) as con:
+    with open_warehouse(warehouse_path, bounded_memory=True) as con:
         if not scopes:
             outcome.statuses.append(load_zeros(con, outcome))
         batches = fetch_in_batches(
@@ -289,14 +222,14 @@ def finish_refresh(
         for kind in ("new", "missing", "type_changed")
     }
     finished_at = datetime.now(UTC)
-    with warehouse.transaction(con):
-        warehouse.write_metric_definitions(
+    with transaction(con):
+        writes.write_metric_definitions(
             con,
             connection_name=outcome.connection_name,
             definitions=definitions,
             seen_at=finished_at,
         )
-        warehouse.record_refresh(con, refresh_record(outcome, started_at, finished_at))
+        writes.record_refresh(con, refresh_record(outcome, started_at, finished_at))
     outcome.latest_values = dict(
         con.execute(
             "select metric_slug, value from raw.polar_metrics where connection_name = ? "
@@ -308,14 +241,14 @@ def finish_refresh(
 
 def refresh_record(
     outcome: RefreshOutcome, started_at: datetime, finished_at: datetime
-) -> warehouse.RefreshRecord:
+) -> writes.RefreshRecord:
     """The `raw.polar_refreshes` row for this outcome (detail = per-scope status and drift)."""
     detail = {
         "kind": outcome.kind,
         "scopes": [asdict(s) for s in outcome.statuses],
         "drift": outcome.drift,
     }
-    return warehouse.RefreshRecord(
+    return writes.RefreshRecord(
         refresh_id=outcome.refresh_id,
         connection_name=outcome.connection_name,
         started_at=started_at,
@@ -330,48 +263,6 @@ def refresh_record(
         ),
         detail_json=json.dumps(detail, default=str),
     )
-
-
-def discover_organizations(
-    client: MetricsClient,
-    *,
-    warehouse_path: Path,
-    connection_name: str,
-    environment: str,
-    connection_status: str,
-) -> list[Organization]:
-    """Every organization the connection sees now, stored with the connection's state."""
-    organizations = client.list_organizations()
-    now = datetime.now(UTC)
-    with warehouse.open_warehouse(warehouse_path) as con, warehouse.transaction(con):
-        warehouse.write_connection(
-            con,
-            connection_name=connection_name,
-            environment=environment,
-            status=connection_status,
-            updated_at=now,
-        )
-        warehouse.write_organizations(
-            con,
-            connection_name=connection_name,
-            organizations=[{**o.to_dict(), "is_queried": o.is_queried} for o in organizations],
-            discovered_at=now,
-        )
-    return organizations
-
-
-def record_connection_status(
-    warehouse_path: Path, *, connection_name: str, environment: str, status: str
-) -> None:
-    """Store the connection's state alone (e.g. `needs_reauth`) so the dashboard can say so."""
-    with warehouse.open_warehouse(warehouse_path) as con, warehouse.transaction(con):
-        warehouse.write_connection(
-            con,
-            connection_name=connection_name,
-            environment=environment,
-            status=status,
-            updated_at=datetime.now(UTC),
-        )
 
 
 def scope_table_markdown(outcome: RefreshOutcome) -> str:

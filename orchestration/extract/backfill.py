@@ -15,8 +15,15 @@ import duckdb
 
 from connectors.polar.ranges import MIN_DATE, split_into_windows
 from connectors.polar.records import MetricsResponse, Organization
-from orchestration import warehouse
-from orchestration.extract import MetricsClient, Scope, rows_from_response, scopes_for
+from orchestration.extract.metric_rows import frame_from_response
+from orchestration.extract.scopes import MetricsClient, Scope, scopes_for
+from orchestration.warehouse import writes
+from orchestration.warehouse.files import open_warehouse, transaction
+from orchestration.warehouse.windows import (
+    completed_backfill_windows,
+    latest_window,
+    mark_backfill_window,
+)
 
 ProgressCallback = Callable[[int, int, str], None]  # (done, total, label of what just finished)
 
@@ -54,8 +61,8 @@ def backfill_history(
     windows = split_into_windows(since, until, "day")
     tasks = [(scope, w) for scope in scopes_for(organizations) for w in windows]
     outcome.windows_total = len(tasks)
-    with warehouse.open_warehouse(warehouse_path) as con:
-        done = warehouse.completed_backfill_windows(con, connection_name)
+    with open_warehouse(warehouse_path) as con:
+        done = completed_backfill_windows(con, connection_name)
         todo = [(s, w) for s, w in tasks if (s.scope_id, *w) not in done]
         outcome.windows_skipped = len(tasks) - len(todo)
         finished = outcome.windows_skipped
@@ -102,12 +109,9 @@ def _store_window(
     response: MetricsResponse,
 ) -> int:
     now = datetime.now(UTC)
-    rows = [
-        r for r in rows_from_response(scope.scope_id, response, window[0]) if r.date <= window[1]
-    ]
-    frame = warehouse.metric_frame(connection_name, rows, now)
-    with warehouse.transaction(con):
-        written = warehouse.replace_metrics(
+    frame = frame_from_response(connection_name, scope.scope_id, response, window[0], window[1])
+    with transaction(con):
+        written = writes.replace_metrics(
             con,
             connection_name=connection_name,
             scopes=[scope.scope_id],
@@ -115,7 +119,7 @@ def _store_window(
             end=window[1],
             frames=[frame],
         )
-        warehouse.mark_backfill_window(
+        mark_backfill_window(
             con,
             connection_name=connection_name,
             scope=scope.scope_id,
@@ -134,13 +138,13 @@ def run_backfill(
     from connectors.polar.client import PolarClient
     from connectors.polar.config import PolarSettings
     from connectors.polar.connection import PolarConnection
-    from orchestration.extract import local_today, metrics_window
+    from orchestration.extract.scopes import local_today, metrics_window
 
     settings = PolarSettings.from_env()
     connection = PolarConnection.open(settings, connection_name)
     connection.ensure_usable()
-    with warehouse.open_warehouse(settings.warehouse_path) as con:
-        cached = warehouse.latest_window(con, connection_name)
+    with open_warehouse(settings.warehouse_path) as con:
+        cached = latest_window(con, connection_name)
     window_start = (
         cached[0]
         if cached

@@ -13,17 +13,18 @@ from typing import Any
 import duckdb
 
 from connectors.polar.errors import PolarError
-from orchestration.dashboard.formatting import (
+from orchestration.outputs.formatting import (
     SETTLEMENT_CURRENCY,
     format_change,
     format_metric,
     metric_label,
 )
-from orchestration.dashboard.marts import ALL_SCOPE, fetch_dicts, resolve_scope
-from orchestration.dashboard.periods import PERIODS
-from orchestration.warehouse_files import WarehouseNotReadyError, open_read_only
+from orchestration.outputs.marts import fetch_dicts, resolve_scope
+from orchestration.outputs.periods import PERIODS
+from orchestration.warehouse.files import WarehouseNotReadyError, open_read_only
+from orchestration.warehouse.schema import ALL_SCOPE
 
-# Re-exported: callers of `orchestration.summary` (the CLI, the demo) open the warehouse here too.
+# Re-exported: callers of this module (the CLI, the demo) open the warehouse here too.
 __all__ = [
     "ALL_SCOPE",
     "PERIODS",
@@ -253,10 +254,10 @@ def summary_from_api(
     """A custom range outside the cached window: asked from Polar, never written to the cache.
 
     One metrics call per organization plus Polar's server-side `all` series
-    (`orchestration.custom_range`, shared with the Dagster custom-range job).
+    (`orchestration.extract.custom_range`, shared with the Dagster custom-range job).
     """
     # Imported here: the warehouse path of `summary` must not pay for the HTTP stack.
-    from orchestration.custom_range import answer_custom_range
+    from orchestration.extract.custom_range import answer_custom_range
 
     answer = answer_custom_range(settings, connection, start, end)
     if scope in answer.errors:

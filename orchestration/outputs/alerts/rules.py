@@ -11,7 +11,7 @@ import yaml
 
 from connectors.polar.catalogue import metrics_by_slug
 from connectors.polar.errors import PolarError
-from orchestration.dashboard.periods import PERIODS
+from orchestration.outputs.periods import PERIODS
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("default_rules.yaml")
 RULES_ENV = "POLAR_METRICS_ALERTS"

@@ -9,13 +9,13 @@ from typing import Any
 
 import duckdb
 
-from orchestration.dashboard.formatting import (
+from orchestration.outputs.formatting import (
     SETTLEMENT_CURRENCY,
     change_direction,
     format_change,
     format_metric,
 )
-from orchestration.dashboard.marts import fetch_dicts, organizations
+from orchestration.outputs.marts import fetch_dicts, organizations
 
 CHART_METRICS = (
     "revenue",

@@ -12,8 +12,9 @@ from connectors.polar.catalogue import metrics_by_slug
 from connectors.polar.config import PolarSettings
 from connectors.polar.ranges import validate_custom_range
 from connectors.polar.records import Organization
-from orchestration import warehouse
-from orchestration.extract import MetricsClient, local_today, scopes_for
+from orchestration.extract.scopes import MetricsClient, local_today, scopes_for
+from orchestration.warehouse.files import open_warehouse
+from orchestration.warehouse.windows import latest_window
 
 DailyValues = list[tuple[date, dict[str, float]]]
 
@@ -60,15 +61,15 @@ def answer_custom_range(
 def _cached_window(settings: PolarSettings, connection_name: str) -> tuple[date, date] | None:
     if not settings.warehouse_path.exists():
         return None
-    with warehouse.open_warehouse(settings.warehouse_path, read_only=True) as con:
-        return warehouse.latest_window(con, connection_name)
+    with open_warehouse(settings.warehouse_path, read_only=True) as con:
+        return latest_window(con, connection_name)
 
 
 def _from_warehouse(
     settings: PolarSettings, connection_name: str, start: date, end: date
 ) -> CustomRangeAnswer:
     answer = CustomRangeAnswer(start, end, "warehouse")
-    with warehouse.open_warehouse(settings.warehouse_path, read_only=True) as con:
+    with open_warehouse(settings.warehouse_path, read_only=True) as con:
         rows = con.execute(
             """select m.organization_id, m.date, m.metric_slug, m.value
             from raw.polar_metrics m left join raw.polar_organizations o
@@ -133,7 +134,7 @@ def _from_api(
 def _known_organizations(settings: PolarSettings, connection_name: str) -> list[Organization]:
     """Organizations from the last discovery (warehouse), else from the connection's metadata."""
     if settings.warehouse_path.exists():
-        with warehouse.open_warehouse(settings.warehouse_path, read_only=True) as con:
+        with open_warehouse(settings.warehouse_path, read_only=True) as con:
             rows = con.execute(
                 "select organization_id, name, slug, status, default_presentment_currency "
                 "from raw.polar_organizations where connection_name = ? order by name",

@@ -1,7 +1,8 @@
-"""Opening the warehouse file: schema version, lock conflicts and corrupt files.
+"""Opening the warehouse file: for readers, for the writer (schema created or migrated, memory
+bounded), transactions, and what a lock conflict or a corrupt file means.
 
-Shared by the writer (`orchestration.warehouse`) and every reader (summary, dashboard, alerts);
-duckdb and the standard library only, because readers must answer fast (no pandas import).
+Shared by the writer and every reader (summary, dashboard, alerts); duckdb and the standard
+library only, because readers must answer fast (no pandas import).
 """
 
 import re
@@ -12,10 +13,15 @@ from pathlib import Path
 import duckdb
 
 from connectors.polar.errors import PolarError
+from orchestration.warehouse.schema import MIGRATIONS, SCHEMA_VERSION
 
 
 class WarehouseNotReadyError(PolarError):
     """The warehouse file or its marts do not exist yet."""
+
+
+class WarehouseError(PolarError):
+    """The warehouse file is missing, locked by another writer, or unreadable."""
 
 
 @contextmanager
@@ -36,10 +42,6 @@ def open_read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     finally:
         con.close()
 
-
-# The raw schema version this release writes and reads. Writers migrate older warehouses
-# (`orchestration.warehouse.MIGRATIONS`); readers only check it.
-SCHEMA_VERSION = 1
 
 _LOCK_MARKERS = ("could not set lock", "conflicting lock")
 _CORRUPT_MARKERS = ("not a valid duckdb database", "corrupt", "checksum", "serializ")
@@ -113,3 +115,88 @@ def check_readable_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         f"The warehouse {path} has schema version {version}, older than this polar-metrics "
         f"reads ({SCHEMA_VERSION}): run `polar-metrics refresh` to migrate it, then try again."
     )
+
+
+# A refresh's writer bounds DuckDB's buffer pool so a 1,000-organization refresh stays under
+# 500 MB (DuckDB also allocates ~150 MB outside the pool there). The bound follows the file:
+# a checkpoint must hold the metrics primary-key index in memory (128 MB failed on the 650 MB
+# file of 1,000 organizations), so a bigger (backfilled) warehouse gets a bigger pool.
+BOUNDED_MEMORY_FLOOR_MB = 192
+BOUNDED_MEMORY_FILE_FRACTION = 0.25
+
+
+def bounded_writer_config(path: Path) -> dict[str, str | bool | int]:
+    """DuckDB settings for a long writer: a buffer pool bounded by the warehouse's size."""
+    size_mb = path.stat().st_size / 1e6 if path.exists() else 0.0
+    limit_mb = max(BOUNDED_MEMORY_FLOOR_MB, size_mb * BOUNDED_MEMORY_FILE_FRACTION)
+    # Every read orders explicitly, so insertion order need not be kept; one DuckDB thread saves
+    # ~20 MB of per-thread state and the writer waits on commits, not on CPU.
+    return {
+        "memory_limit": f"{limit_mb:.0f}MB",
+        "preserve_insertion_order": False,
+        "threads": 1,
+    }
+
+
+@contextmanager
+def open_warehouse(
+    path: Path, *, read_only: bool = False, bounded_memory: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse; writers get the raw schema created or migrated first.
+
+    `bounded_memory` (a refresh) caps DuckDB's buffer pool; see `bounded_writer_config`.
+    """
+    if read_only and not path.exists():
+        raise WarehouseError(f"No warehouse at {path}: run `polar-metrics refresh` first.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        config = bounded_writer_config(path) if bounded_memory and not read_only else {}
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
+    except duckdb.Error as error:
+        raise WarehouseError(open_failure(path, error, writer=not read_only)) from None
+    try:
+        if read_only:
+            _check_reader_version(con, path)
+        else:
+            ensure_schema(con, path)
+        yield con
+    finally:
+        con.close()
+
+
+def _check_reader_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """The readers' version check, raised as the writer's error."""
+    try:
+        check_readable_version(con, path)
+    except WarehouseNotReadyError as error:
+        raise WarehouseError(str(error)) from None
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Bring the raw schema to SCHEMA_VERSION (one transaction); refuse a newer warehouse."""
+    try:
+        version = stored_schema_version(con) or 0
+    except duckdb.Error:
+        raise WarehouseError(corrupt_message(path)) from None
+    if version > SCHEMA_VERSION:
+        raise WarehouseError(newer_version_message(path, version))
+    if version == SCHEMA_VERSION:
+        return
+    with transaction(con):
+        for step in MIGRATIONS[version:]:
+            step(con)
+        con.execute("create table if not exists raw.schema_version(version integer)")
+        con.execute("delete from raw.schema_version")
+        con.execute("insert into raw.schema_version values (?)", [SCHEMA_VERSION])
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the block as one transaction: commit on success, roll back on any exception."""
+    con.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")

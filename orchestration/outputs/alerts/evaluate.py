@@ -5,14 +5,15 @@ from datetime import date, timedelta
 
 import duckdb
 
-from orchestration.alerts.rules import AlertRule
-from orchestration.dashboard.formatting import (
+from orchestration.outputs.alerts.rules import AlertRule
+from orchestration.outputs.formatting import (
     SETTLEMENT_CURRENCY,
     format_change,
     format_metric,
     metric_label,
 )
-from orchestration.dashboard.marts import ALL_SCOPE, fetch_dicts, find_scope
+from orchestration.outputs.marts import fetch_dicts, find_scope
+from orchestration.warehouse.schema import ALL_SCOPE
 
 OPERATIONS = {
     "<": lambda a, b: a < b,

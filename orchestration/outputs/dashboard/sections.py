@@ -6,11 +6,11 @@ Strings from data are escaped with `html.escape`; values are placed by the page'
 
 import html
 
-from orchestration.dashboard.charts import Series, line_chart
-from orchestration.dashboard.data import DashboardData
-from orchestration.dashboard.formatting import MISSING, SETTLEMENT_CURRENCY
-from orchestration.dashboard.periods import DEFAULT_PERIOD as DEFAULT_KEY
-from orchestration.dashboard.periods import PERIOD_LABELS, PERIODS
+from orchestration.outputs.dashboard.charts import Series, line_chart
+from orchestration.outputs.dashboard.data import DashboardData
+from orchestration.outputs.formatting import MISSING, SETTLEMENT_CURRENCY
+from orchestration.outputs.periods import DEFAULT_PERIOD as DEFAULT_KEY
+from orchestration.outputs.periods import PERIOD_LABELS, PERIODS
 
 CORE_CARDS = (
     ("monthly_recurring_revenue", "MRR"),

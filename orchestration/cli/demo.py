@@ -4,7 +4,6 @@ State lives in `.demo/` in the current directory, recreated on each run with a f
 so the demo never touches a real connection or warehouse.
 """
 
-import importlib.util
 import os
 import shutil
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 from connectors.polar.config import PolarSettings
 from connectors.polar_emulator.config import EmulatorConfig
-from orchestration.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
 
 DEMO_DIR = ".demo"
 CONNECTION = "default"
@@ -64,17 +63,14 @@ def run_demo(print_line: PrintLine, run_pipeline: Callable[[str], int]) -> int:
 
 
 def report_outputs(settings: PolarSettings, print_line: PrintLine) -> None:
-    """The summary table and dashboard path when those parts exist; else what is missing."""
-    for area in ("orchestration.defs.dbt", "orchestration.defs.outputs"):
-        if importlib.util.find_spec(area) is None:
-            print_line(f"Not available yet: {area} (its assets were skipped)")
-    try:
-        from orchestration import summary
+    """The last 30 days' summary table, or why it cannot be read."""
+    from orchestration.outputs import summary
 
+    try:
         with summary.open_read_only(settings.warehouse_path) as con:
             period = summary.read_period_summary(con, CONNECTION, "last_30_days")
             table = summary.format_table(summary.select_metrics(period, summary.HEADLINE_METRICS))
         print_line("Last 30 days, all organizations:")
         print_line(table)
-    except Exception as error:  # the demo still reports what it did without the marts
+    except Exception as error:  # e.g. dbt failed: the demo still says what it did
         print_line(f"Summary not available: {error}")

@@ -10,9 +10,8 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from orchestration.dashboard.data import DashboardData
-from orchestration.dashboard.formatting import MISSING
-from orchestration.dashboard.sections import (
+from orchestration.outputs.dashboard.data import DashboardData
+from orchestration.outputs.dashboard.sections import (
     DEFAULT_PERIOD,
     SWITCHER,
     cards_sections,
@@ -20,6 +19,7 @@ from orchestration.dashboard.sections import (
     organization_table,
     switcher,
 )
+from orchestration.outputs.formatting import MISSING
 
 TEMPLATE_PATH = Path(__file__).with_name("template.html")
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")

@@ -1,4 +1,4 @@
-"""Read-only queries on the marts: rows as dicts, organizations, scopes.
+"""Read-only queries on the marts: rows as dicts, organizations, scopes (`all` or one).
 
 Shared by the dashboard, the alerts and `polar-metrics summary`; duckdb and the standard library
 only, so the CLI stays fast.
@@ -10,9 +10,8 @@ from typing import Any
 import duckdb
 
 from connectors.polar.errors import PolarError
-from orchestration.warehouse_files import WarehouseNotReadyError
-
-ALL_SCOPE = "all"
+from orchestration.warehouse.files import WarehouseNotReadyError
+from orchestration.warehouse.schema import ALL_SCOPE
 
 
 def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict]:

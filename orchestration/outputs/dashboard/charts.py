@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from orchestration.dashboard.formatting import format_compact, format_metric
+from orchestration.outputs.formatting import format_compact, format_metric
 
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 52, 12, 12, 28  # room for the axis labels

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from orchestration.alerts.evaluate import AlertResult
+from orchestration.outputs.alerts.evaluate import AlertResult
 
 WEBHOOK_ENV = "POLAR_METRICS_ALERT_WEBHOOK"
 DELIVERIES_FILE = "alerts.sqlite"

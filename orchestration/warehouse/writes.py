@@ -1,0 +1,232 @@
+"""The transactional writes of the raw tables (call each inside `files.transaction`).
+
+Every write here runs inside one transaction, so a crash leaves either the old rows or the new
+ones. Only one process writes at a time (the Dagster pool and the writer lock); readers read
+serving copies.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+import pandas as pd
+
+
+def replace_metrics(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    connection_name: str,
+    scopes: Sequence[str],
+    start: date,
+    end: date,
+    frames: Sequence[pd.DataFrame],
+) -> int:
+    """Make these scopes' rows in [start, end] exactly `frames` (call inside a transaction).
+
+    The result equals delete-then-insert, but rows whose key already exists are updated in
+    place: deleting from DuckDB's primary-key index costs several times more than updating
+    the non-key columns, and a refresh rewrites mostly existing keys.
+    """
+    con.execute(
+        "create or replace temp table incoming_metrics as "
+        "select * from raw.polar_metrics with no data"
+    )
+    for frame in frames:
+        con.register("incoming_frame", frame)
+        try:
+            con.execute(
+                "insert into incoming_metrics select cast(connection_name as varchar), "
+                "cast(organization_id as varchar), cast(date as date), "
+                "cast(metric_slug as varchar), value, fetched_at from incoming_frame"
+            )
+        finally:
+            con.unregister("incoming_frame")
+    con.execute(
+        "update raw.polar_metrics m set value = i.value, fetched_at = i.fetched_at "
+        f"from incoming_metrics i where {_SAME_KEY}"
+    )
+    con.execute(
+        "insert into raw.polar_metrics select * from incoming_metrics i "
+        f"where not exists (select 1 from raw.polar_metrics m where {_SAME_KEY})"
+    )
+    con.execute(
+        "delete from raw.polar_metrics m where m.connection_name = ? "
+        "and list_contains(?, m.organization_id) and m.date between ? and ? "
+        f"and not exists (select 1 from incoming_metrics i where {_SAME_KEY})",
+        [connection_name, list(scopes), start, end],
+    )
+    written = con.execute("select count(*) from incoming_metrics").fetchone()
+    con.execute("drop table incoming_metrics")
+    return int(written[0]) if written else 0
+
+
+_SAME_KEY = (
+    "m.connection_name = i.connection_name and m.organization_id = i.organization_id "
+    "and m.date = i.date and m.metric_slug = i.metric_slug"
+)
+
+
+@dataclass(frozen=True)
+class ResponseBody:
+    """A raw metrics answer kept for audit (the latest per scope)."""
+
+    scope: str
+    start: date
+    end: date
+    fetched_at: datetime
+    body: str
+
+
+def store_responses(
+    con: duckdb.DuckDBPyConnection, connection_name: str, bodies: Sequence[ResponseBody]
+) -> None:
+    """Replace the audit bodies of these scopes (call inside a transaction)."""
+    if not bodies:
+        return
+    con.execute(
+        "delete from raw.polar_api_responses where connection_name = ? "
+        "and list_contains(?, organization_id)",
+        [connection_name, [b.scope for b in bodies]],
+    )
+    frame = pd.DataFrame(
+        [(connection_name, b.scope, b.start, b.end, b.fetched_at, b.body) for b in bodies],
+        columns=[
+            "connection_name",
+            "organization_id",
+            "start_date",
+            "end_date",
+            "fetched_at",
+            "body",
+        ],
+    )
+    con.register("incoming_bodies", frame)
+    try:
+        con.execute(
+            "insert into raw.polar_api_responses select connection_name, organization_id, "
+            "cast(start_date as date), cast(end_date as date), fetched_at, cast(body as json) "
+            "from incoming_bodies"
+        )
+    finally:
+        con.unregister("incoming_bodies")
+
+
+def write_connection(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    connection_name: str,
+    environment: str,
+    status: str,
+    updated_at: datetime,
+) -> None:
+    """Upsert the connection's row (state and environment, never a token)."""
+    con.execute(
+        "insert or replace into raw.polar_connections values (?, ?, ?, ?)",
+        [connection_name, environment, status, updated_at],
+    )
+
+
+def write_organizations(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    connection_name: str,
+    organizations: Sequence[dict[str, object]],
+    discovered_at: datetime,
+) -> None:
+    """Upsert every discovered organization; ones no longer listed stay, no longer queried.
+
+    Each dict has the `Organization.to_dict()` keys plus `is_queried`.
+    """
+    con.execute(
+        "update raw.polar_organizations set is_queried = false where connection_name = ?",
+        [connection_name],
+    )
+    for org in organizations:
+        con.execute(
+            "insert or replace into raw.polar_organizations values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                connection_name,
+                org["id"],
+                org["name"],
+                org["slug"],
+                org["status"],
+                org["default_presentment_currency"],
+                org.get("created_at"),
+                org["is_queried"],
+                discovered_at,
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class DefinitionRow:
+    """A metric definition with its drift status against the catalogue."""
+
+    slug: str
+    display_name: str
+    type: str
+    drift: str  # known | new | missing | type_changed
+
+
+def write_metric_definitions(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    connection_name: str,
+    definitions: Sequence[DefinitionRow],
+    seen_at: datetime,
+) -> None:
+    """Upsert definitions, keeping when each slug was first seen."""
+    if not definitions:
+        return
+    frame = pd.DataFrame(
+        [(connection_name, d.slug, d.display_name, d.type, d.drift) for d in definitions],
+        columns=["connection_name", "slug", "display_name", "type", "drift"],
+    )
+    con.register("incoming_definitions", frame)
+    try:
+        con.execute(
+            """insert into raw.polar_metric_definitions
+            select connection_name, slug, display_name, type, drift, ?, ? from incoming_definitions
+            on conflict (connection_name, slug) do update set display_name = excluded.display_name,
+            type = excluded.type, drift = excluded.drift, last_seen_at = excluded.last_seen_at""",
+            [seen_at, seen_at],
+        )
+    finally:
+        con.unregister("incoming_definitions")
+
+
+@dataclass(frozen=True)
+class RefreshRecord:
+    """One row of `raw.polar_refreshes`: what a refresh covered and how it ended."""
+
+    refresh_id: str
+    connection_name: str
+    started_at: datetime
+    finished_at: datetime
+    timezone: str
+    window_start: date
+    window_end: date
+    status: str  # success | partial | failed
+    organizations_ok: int
+    organizations_failed: int
+    detail_json: str
+
+
+def record_refresh(con: duckdb.DuckDBPyConnection, record: RefreshRecord) -> None:
+    """Store (or overwrite, on a retried run) the refresh's outcome."""
+    con.execute(
+        "insert or replace into raw.polar_refreshes values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            record.refresh_id,
+            record.connection_name,
+            record.started_at,
+            record.finished_at,
+            record.timezone,
+            record.window_start,
+            record.window_end,
+            record.status,
+            record.organizations_ok,
+            record.organizations_failed,
+            record.detail_json,
+        ],
+    )
