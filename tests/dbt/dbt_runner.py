@@ -16,7 +16,8 @@ from typing import Any
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+from orchestration.defs.dbt.project import DBT_PROJECT_DIR
+
 # dbt-duckdb names the database after the file: every warehouse shares the parsed manifest only
 # when every file has this name.
 WAREHOUSE_FILE_NAME = "warehouse.duckdb"

@@ -15,8 +15,8 @@ from orchestration.defs.polar.resources import PolarResource
 from orchestration.defs.polar.schedules import polar_daily_refresh
 from orchestration.defs.polar.sensors import polar_connection_sensor
 from orchestration.warehouse.schema import ALL_SCOPE
-from tests.extraction.conftest import EmulatedPolar, emulated_polar, query
-from tests.extraction.helpers import active_org_ids, latest_refresh, materialize_raw
+from tests.orchestration.conftest import EmulatedPolar, emulated_polar, query
+from tests.orchestration.helpers import active_org_ids, latest_refresh, materialize_raw
 
 
 @pytest.fixture

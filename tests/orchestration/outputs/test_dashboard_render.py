@@ -11,7 +11,7 @@ import pytest
 
 from orchestration.outputs.dashboard.data import DashboardData
 from orchestration.outputs.dashboard.render import render_dashboard, write_dashboard
-from tests.outputs.conftest import Pipeline, ScenarioOutputs, environment, load_raw
+from tests.orchestration.outputs.conftest import Pipeline, ScenarioOutputs, environment, load_raw
 
 HOSTILE = "<img src=x onerror=\"document.title='pwned'\"></script><script>alert(1)</script>{{body}}"
 

@@ -26,9 +26,9 @@ from connectors.polar.crypto import generate_key_entry
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
 from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
-from tests.outputs.webhook_receiver import Receiver, webhook_receiver
+from tests.orchestration.outputs.webhook_receiver import Receiver, webhook_receiver
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

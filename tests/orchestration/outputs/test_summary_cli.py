@@ -15,9 +15,14 @@ from connectors.polar.catalogue import metrics_by_slug
 from orchestration.outputs.formatting import metric_label
 from orchestration.outputs.periods import PERIODS
 from orchestration.outputs.summary import HEADLINE_METRICS
-from tests.outputs.conftest import Pipeline, assert_shows, cli_environment, mart_period_values
+from tests.orchestration.outputs.conftest import (
+    Pipeline,
+    assert_shows,
+    cli_environment,
+    mart_period_values,
+)
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CLI = str(REPO / ".venv" / "bin" / "polar-metrics")
 
 
@@ -119,7 +124,7 @@ def test_custom_range_outside_the_window_asks_polar_and_writes_nothing(
     from connectors.polar.client import PolarClient
     from connectors.polar.config import PolarSettings
     from connectors.polar.connection import PolarConnection
-    from tests.outputs.conftest import environment
+    from tests.orchestration.outputs.conftest import environment
 
     end = date.today() - timedelta(days=150)
     start = end - timedelta(days=29)

@@ -12,7 +12,7 @@ from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection
 from orchestration.cli.headless import free_loopback_port
 from orchestration.extract.scopes import local_today
-from tests.bad_input.conftest import (
+from tests.orchestration.cli.conftest import (
     ConnectedState,
     assert_clean_failure,
     run_cli,

@@ -14,8 +14,8 @@ from orchestration.defs.polar.sensors import polar_connection_sensor
 from orchestration.extract.scopes import local_today
 from orchestration.warehouse.schema import ALL_SCOPE
 from orchestration.warehouse.windows import latest_window
-from tests.extraction.conftest import EmulatedPolar, query
-from tests.extraction.helpers import (
+from tests.orchestration.conftest import EmulatedPolar, query
+from tests.orchestration.helpers import (
     active_org_ids,
     check_results,
     latest_refresh,

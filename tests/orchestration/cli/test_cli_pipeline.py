@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.extraction.conftest import EmulatedPolar, query
-from tests.extraction.helpers import active_org_ids, latest_refresh, materialize_raw
+from tests.orchestration.conftest import EmulatedPolar, query
+from tests.orchestration.helpers import active_org_ids, latest_refresh, materialize_raw
 
 CLI = str(Path(sys.executable).with_name("polar-metrics"))
 

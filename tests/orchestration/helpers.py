@@ -9,7 +9,7 @@ import dagster as dg
 from orchestration.defs.common.resources import WarehouseResource
 from orchestration.defs.polar.assets import polar_metrics_daily, polar_organizations
 from orchestration.defs.polar.resources import PolarResource
-from tests.extraction.conftest import query
+from tests.orchestration.conftest import query
 
 
 def materialize_raw(**polar_config: Any) -> dg.ExecuteInProcessResult:

@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 
 from orchestration.outputs.dashboard.sections import CORE_CARDS, POLAR_CARDS, SWITCHER
-from tests.outputs.conftest import ARTIFACTS, ScenarioOutputs, assert_shows, mart_period_values
+from tests.orchestration.outputs.conftest import (
+    ARTIFACTS,
+    ScenarioOutputs,
+    assert_shows,
+    mart_period_values,
+)
 
 pytestmark = pytest.mark.browser
 CARD_METRICS = [metric for metric, _ in CORE_CARDS + POLAR_CARDS]

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from orchestration.warehouse import files, schema
-from tests.bad_input.conftest import (
+from tests.orchestration.cli.conftest import (
     ConnectedState,
     assert_clean_failure,
     file_digest,

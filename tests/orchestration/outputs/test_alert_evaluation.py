@@ -7,8 +7,8 @@ import pytest
 
 from orchestration.outputs.alerts.evaluate import evaluate_rules
 from orchestration.outputs.alerts.rules import load_rules
-from tests.outputs.conftest import FIXTURE_TODAY
-from tests.outputs.fixture_warehouse import build_fixture_warehouse
+from tests.orchestration.outputs.conftest import FIXTURE_TODAY
+from tests.orchestration.outputs.fixture_warehouse import build_fixture_warehouse
 
 RULES = """\
 rules:

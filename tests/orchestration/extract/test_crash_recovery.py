@@ -8,8 +8,8 @@ from connectors.polar.connection import PolarConnection
 from orchestration.extract.metrics import ScopeStatus, refresh_metrics
 from orchestration.extract.scopes import local_today, metrics_window
 from orchestration.warehouse.schema import ALL_SCOPE
-from tests.extraction.conftest import EmulatedPolar, query
-from tests.extraction.helpers import active_org_ids, materialize_raw
+from tests.orchestration.conftest import EmulatedPolar, query
+from tests.orchestration.helpers import active_org_ids, materialize_raw
 
 
 class Crash(Exception):

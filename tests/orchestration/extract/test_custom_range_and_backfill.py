@@ -12,8 +12,8 @@ from orchestration.defs.polar.resources import PolarResource
 from orchestration.extract.backfill import backfill_history
 from orchestration.extract.custom_range import answer_custom_range
 from orchestration.warehouse.schema import ALL_SCOPE
-from tests.extraction.conftest import EmulatedPolar, query
-from tests.extraction.helpers import latest_refresh, materialize_raw, metric_values
+from tests.orchestration.conftest import EmulatedPolar, query
+from tests.orchestration.helpers import latest_refresh, materialize_raw, metric_values
 
 COUNT_SQL = "select count(*) from raw.polar_metrics"
 

@@ -7,10 +7,10 @@ import dagster as dg
 import pytest
 
 from orchestration.warehouse.schema import ALL_SCOPE
-from tests.extraction.conftest import EmulatedPolar, query
-from tests.extraction.multiprocess_job import full_refresh_job
+from tests.orchestration.conftest import EmulatedPolar, query
+from tests.orchestration.warehouse.multiprocess_job import full_refresh_job
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 RUNS = 3
 # Step processes fork from a server that already imported the definitions (seconds saved per
 # step); they are still separate processes, each opening the DuckDB file itself.
@@ -20,7 +20,9 @@ MULTIPROCESS = {
             "multiprocess": {
                 "max_concurrent": 4,
                 "start_method": {
-                    "forkserver": {"preload_modules": ["tests.extraction.multiprocess_job"]}
+                    "forkserver": {
+                        "preload_modules": ["tests.orchestration.warehouse.multiprocess_job"]
+                    }
                 },
             }
         }

@@ -11,9 +11,14 @@ from orchestration.defs.outputs.assets import polar_dashboard
 from orchestration.defs.outputs.checks import build_alert_checks
 from orchestration.defs.polar.resources import PolarResource
 from orchestration.outputs.alerts.rules import DEFAULT_RULES_PATH, load_rules
-from tests.outputs.conftest import ALERT_SCENARIO, FIXTURE_TODAY, Pipeline, full_refresh
-from tests.outputs.fixture_warehouse import build_fixture_warehouse
-from tests.outputs.webhook_receiver import webhook_receiver
+from tests.orchestration.outputs.conftest import (
+    ALERT_SCENARIO,
+    FIXTURE_TODAY,
+    Pipeline,
+    full_refresh,
+)
+from tests.orchestration.outputs.fixture_warehouse import build_fixture_warehouse
+from tests.orchestration.outputs.webhook_receiver import webhook_receiver
 
 REVENUE_CHECK = "alert_revenue_drop_vs_trailing_week"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.outputs.alerts.rules import AlertRulesError, load_rules
-from tests.bad_input.conftest import ConnectedState, assert_clean_failure, warehouse_content
+from tests.orchestration.cli.conftest import ConnectedState, assert_clean_failure, warehouse_content
 
 TODAY = datetime.now(UTC).date()
 
