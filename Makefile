@@ -27,9 +27,11 @@ browser:
 demo: venv
 	$(RUN) polar-metrics demo
 
+# ruff, then the import-linter contracts of pyproject.toml (the layers of ARCHITECTURE.md).
 lint: venv
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) lint-imports
 
 format: venv
 	$(RUN) ruff format .

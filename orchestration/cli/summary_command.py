@@ -88,4 +88,28 @@ def _custom(args: argparse.Namespace) -> "PeriodSummary":
         if window and window[0] <= args.start and args.end <= window[1]:
             return summaries.read_custom_summary(con, args.connection, args.start, args.end, scope)
     # Outside the cached window: one call per organization, nothing written to the warehouse.
-    return summaries.summary_from_api(settings, args.connection, args.start, args.end, scope)
+    return summary_from_api(settings, args.connection, args.start, args.end, scope)
+
+
+def summary_from_api(
+    settings: PolarSettings, connection: str, start: date, end: date, scope: str
+) -> "PeriodSummary":
+    """A custom range outside the cached window: asked from Polar, never written to the cache.
+
+    One metrics call per organization plus Polar's server-side `all` series
+    (`orchestration.extract.custom_range`, shared with the Dagster custom-range job).
+    """
+    # Imported here: the warehouse path of `summary` must not pay for the HTTP stack.
+    from orchestration.extract.custom_range import answer_custom_range
+    from orchestration.outputs.formatting import SETTLEMENT_CURRENCY
+    from orchestration.outputs.summary import PeriodSummary, SummaryRow
+
+    answer = answer_custom_range(settings, connection, start, end)
+    if scope in answer.errors:
+        raise PolarError(f"Polar could not answer for {scope}: {answer.errors[scope]}")
+    totals = answer.totals.get(scope, {})
+    rows = [
+        SummaryRow(metric, value, None, None, None, SETTLEMENT_CURRENCY)
+        for metric, value in sorted(totals.items())
+    ]
+    return PeriodSummary(connection, scope, "custom", start, end, answer.source, rows, False)

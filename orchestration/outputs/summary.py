@@ -38,7 +38,6 @@ __all__ = [
     "read_period_summary",
     "resolve_scope",
     "select_metrics",
-    "summary_from_api",
     "summary_to_json",
 ]
 
@@ -246,25 +245,3 @@ def summary_to_json(summary: PeriodSummary) -> str:
 
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def summary_from_api(
-    settings: Any, connection: str, start: date, end: date, scope: str = ALL_SCOPE
-) -> PeriodSummary:
-    """A custom range outside the cached window: asked from Polar, never written to the cache.
-
-    One metrics call per organization plus Polar's server-side `all` series
-    (`orchestration.extract.custom_range`, shared with the Dagster custom-range job).
-    """
-    # Imported here: the warehouse path of `summary` must not pay for the HTTP stack.
-    from orchestration.extract.custom_range import answer_custom_range
-
-    answer = answer_custom_range(settings, connection, start, end)
-    if scope in answer.errors:
-        raise PolarError(f"Polar could not answer for {scope}: {answer.errors[scope]}")
-    totals = answer.totals.get(scope, {})
-    rows = [
-        SummaryRow(metric, value, None, None, None, SETTLEMENT_CURRENCY)
-        for metric, value in sorted(totals.items())
-    ]
-    return PeriodSummary(connection, scope, "custom", start, end, answer.source, rows, False)
