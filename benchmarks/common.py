@@ -20,7 +20,7 @@ from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
 from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
 from orchestration.extract.metrics import refresh_metrics as load_metrics
-from orchestration.extract.organizations import discover_organizations
+from orchestration.extract.organizations import sync_organizations
 from orchestration.extract.scopes import local_today, metrics_window
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,7 +88,7 @@ def refresh_raw(settings: PolarSettings, concurrency: int | None = None) -> None
 
     connection = PolarConnection.open(settings, CONNECTION)
     with PolarClient(settings.environment.api_base_url, connection.http_auth()) as client:
-        organizations = discover_organizations(
+        organizations = sync_organizations(
             client,
             warehouse_path=settings.warehouse_path,
             connection_name=CONNECTION,

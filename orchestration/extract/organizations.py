@@ -9,7 +9,7 @@ from orchestration.warehouse import writes
 from orchestration.warehouse.files import open_warehouse, transaction
 
 
-def discover_organizations(
+def sync_organizations(
     client: MetricsClient,
     *,
     warehouse_path: Path,

@@ -15,7 +15,7 @@ from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import run_emulator
 from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
 from orchestration.extract.metrics import refresh_metrics
-from orchestration.extract.organizations import discover_organizations
+from orchestration.extract.organizations import sync_organizations
 from orchestration.extract.scopes import local_today, metrics_window
 from tests.dbt.dbt_runner import WAREHOUSE_FILE_NAME, DbtOutcome, DbtSession
 
@@ -62,7 +62,7 @@ def emulated_warehouse(
         settings = PolarSettings.from_env()
         connection = connect_headless(settings, CONNECTION, port)
         with PolarClient(settings.environment.api_base_url, connection.http_auth()) as client:
-            organizations = discover_organizations(
+            organizations = sync_organizations(
                 client,
                 warehouse_path=settings.warehouse_path,
                 connection_name=CONNECTION,

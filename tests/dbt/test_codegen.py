@@ -1,7 +1,7 @@
 """The daily marts' metric columns are generated from the one catalogue and kept up to date."""
 
 from connectors.polar.catalogue import METRIC_SLUGS
-from orchestration import dbt_codegen
+from orchestration.defs.dbt import codegen as dbt_codegen
 
 
 def test_generated_daily_marts_yaml_is_up_to_date_with_the_catalogue() -> None:

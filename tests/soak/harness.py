@@ -2,7 +2,7 @@
 
 Everything is real: the emulator serves HTTP on loopback, the connection refreshes its tokens
 through the emulator's OAuth server, and each round runs the extraction functions the Dagster
-assets run (`discover_organizations` then `refresh_metrics`) into a real DuckDB file.
+assets run (`sync_organizations` then `refresh_metrics`) into a real DuckDB file.
 """
 
 import itertools
@@ -26,7 +26,7 @@ from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
 from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
 from orchestration.extract.metrics import RefreshOutcome, refresh_metrics
-from orchestration.extract.organizations import discover_organizations
+from orchestration.extract.organizations import sync_organizations
 from orchestration.extract.scopes import local_today, metrics_window
 
 CONNECTION = "default"
@@ -175,7 +175,7 @@ def refresh_round(
     connection = PolarConnection.open(settings, CONNECTION)
     connection.ensure_usable()
     with PolarClient(settings.environment.api_base_url, connection.http_auth()) as client:
-        organizations = discover_organizations(
+        organizations = sync_organizations(
             client,
             warehouse_path=warehouse_path,
             connection_name=CONNECTION,

@@ -13,7 +13,7 @@ from orchestration.defs.common.resources import WarehouseResource
 from orchestration.defs.polar import checks
 from orchestration.defs.polar.resources import PolarResource
 from orchestration.extract.metrics import RefreshOutcome, refresh_metrics, scope_table_markdown
-from orchestration.extract.organizations import discover_organizations, record_connection_status
+from orchestration.extract.organizations import record_connection_status, sync_organizations
 
 if TYPE_CHECKING:
     from connectors.polar.connection import PolarConnection
@@ -65,7 +65,7 @@ def polar_organizations(
     settings = polar.settings()
     try:
         with polar.client(connection) as client:
-            organizations = discover_organizations(
+            organizations = sync_organizations(
                 client,
                 warehouse_path=warehouse.file(),
                 connection_name=polar.connection_name,

@@ -5,7 +5,7 @@ from datetime import date
 from connectors.polar.catalogue import METRIC_SLUGS, metrics_by_slug
 from connectors.polar.records import MetricsResponse
 from orchestration.extract.drift import detect_drift
-from orchestration.extract.metrics import rows_from_response
+from orchestration.extract.metric_rows import frame_from_response
 
 
 def response_with(definitions: dict[str, str], values: dict[str, float]) -> MetricsResponse:
@@ -37,8 +37,8 @@ def test_new_slug_is_stored_and_marked_new() -> None:
     response = response_with(types, {"shiny_new_metric": 7})
     drift = {d.slug: d.drift for d in detect_drift([response])}
     assert drift["shiny_new_metric"] == "new"
-    rows = rows_from_response("org", response, date(2026, 1, 1))
-    assert [(r.metric_slug, r.value) for r in rows] == [("shiny_new_metric", 7.0)]
+    rows = frame_from_response("default", "org", response, date(2026, 1, 1))
+    assert list(zip(rows["metric_slug"], rows["value"], strict=True)) == [("shiny_new_metric", 7.0)]
 
 
 def test_missing_slug_and_changed_type_are_flagged() -> None:
