@@ -1,9 +1,9 @@
 """A polar-metrics-like process for the concurrency tests: calls Polar through PolarConnection.
 
-`python -m tests.connection.refresh_worker rounds THREADS`: for each `go` line on stdin, opens
+`python -m tests.connectors.polar.refresh_worker rounds THREADS`: for each `go` line on stdin, opens
 the connection, releases THREADS threads together, each makes one API call, and writes one JSON
 line (statuses and SHA-256 prefixes of the tokens used: never the token itself).
-`python -m tests.connection.refresh_worker call`: one call, result as JSON on stdout.
+`python -m tests.connectors.polar.refresh_worker call`: one call, result as JSON on stdout.
 """
 
 import hashlib

@@ -14,8 +14,8 @@ from connectors.polar.connection import PolarConnection
 from connectors.polar.errors import NeedsReauthError
 from connectors.polar.oauth import OAuthClient, TokenResponse
 from connectors.polar.single_flight import STALL_MARKER_VARIABLE, STALL_VARIABLE
-from tests.connection.conftest import Emulated
-from tests.connection.helpers import (
+from tests.connectors.polar.conftest import Emulated
+from tests.connectors.polar.helpers import (
     expire_in_store,
     fingerprint,
     generation,
