@@ -1,4 +1,7 @@
-"""The steps of `connect`: browser authorization, scope check, and organization discovery."""
+"""The steps of `connect` before storage: browser authorization and the scope check.
+
+Organization discovery, the step after, is `PolarConnection.discover_organizations`.
+"""
 
 import logging
 import secrets
@@ -6,13 +9,9 @@ import webbrowser
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import httpx
-
-from connectors.polar.config import PolarSettings
 from connectors.polar.crypto import KeyRing
 from connectors.polar.errors import OAuthError, PolarError
 from connectors.polar.oauth import REQUESTED_SCOPES, OAuthClient, Pkce, TokenResponse
-from connectors.polar.records import Organization
 from connectors.polar.redirect_receiver import RedirectReceiver
 from connectors.polar.token_manager import encrypt_tokens
 from connectors.polar.token_store import ACTIVE, StoredConnection
@@ -80,18 +79,6 @@ def check_granted_scopes(oauth: OAuthClient, tokens: TokenResponse) -> None:
         f"{problem}. The tokens were revoked and nothing was stored; check the scopes of your "
         "OAuth app at https://polar.sh/settings and connect again."
     )
-
-
-def discover_organizations(settings: PolarSettings, auth: httpx.Auth) -> list[Organization]:
-    """Every organization the token can see, all pages, through `PolarClient`."""
-    from connectors.polar.client import PolarClient  # written in parallel; imported lazily
-
-    with PolarClient(
-        settings.environment.api_base_url,
-        auth,
-        rate_limit_per_minute=settings.rate_limit_per_minute,
-    ) as client:
-        return list(client.list_organizations())
 
 
 def _revoke_quietly(oauth: OAuthClient, tokens: TokenResponse) -> None:

@@ -10,8 +10,9 @@ from datetime import datetime
 import httpx
 
 from connectors.polar.bearer_auth import PolarBearerAuth
+from connectors.polar.client import PolarClient
 from connectors.polar.config import DEFAULT_CONNECTION, PolarSettings
-from connectors.polar.connect_flow import authorize_in_browser, discover_organizations
+from connectors.polar.connect_flow import authorize_in_browser
 from connectors.polar.connection_admin import (
     REMOVE_APP_HINT,
     DisconnectOutcome,
@@ -97,8 +98,16 @@ class PolarConnection:
         raise StaleGenerationError(f"connection {self.name!r} kept changing; retry.")
 
     def discover_organizations(self) -> list[Organization]:
-        """Every organization the connection sees (all pages), saved in the metadata."""
-        organizations = discover_organizations(self._settings, self._auth)
+        """Every organization the connection sees (all pages), saved in the metadata.
+
+        The listing itself is `PolarClient.list_organizations`, the one place that reads them.
+        """
+        with PolarClient(
+            self._settings.environment.api_base_url,
+            self._auth,
+            rate_limit_per_minute=self._settings.rate_limit_per_minute,
+        ) as client:
+            organizations = client.list_organizations()
         self.save_organizations(organizations)
         return organizations
 

@@ -15,9 +15,6 @@ from pathlib import Path
 from connectors.polar.errors import TokenStoreError
 
 LOCK_TIMEOUT_SECONDS = 60.0
-# Test hook: seconds to stall while holding the lock (proves a killed holder frees it).
-STALL_VARIABLE = "POLAR_METRICS_TEST_STALL_IN_REFRESH_LOCK"
-STALL_MARKER_VARIABLE = "POLAR_METRICS_TEST_REFRESH_LOCK_MARKER"
 
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
@@ -37,7 +34,6 @@ def refresh_lock(store_path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Ite
         raise _timeout_error(path, timeout)
     try:
         with _file_lock(path, timeout):
-            _stall_if_asked()
             yield
     finally:
         thread_lock.release()
@@ -67,16 +63,6 @@ def _file_lock(path: Path, timeout: float) -> Iterator[None]:
 def _thread_lock(key: str) -> threading.Lock:
     with _thread_locks_guard:
         return _thread_locks.setdefault(key, threading.Lock())
-
-
-def _stall_if_asked() -> None:
-    seconds = os.environ.get(STALL_VARIABLE)
-    if not seconds:
-        return
-    marker = os.environ.get(STALL_MARKER_VARIABLE)
-    if marker:
-        Path(marker).write_text(str(os.getpid()))
-    time.sleep(float(seconds))
 
 
 def _timeout_error(path: Path, timeout: float) -> TokenStoreError:

@@ -1,9 +1,12 @@
 """A polar-metrics-like process for the concurrency tests: calls Polar through PolarConnection.
 
-`python -m tests.connection.refresh_worker rounds THREADS`: for each `go` line on stdin, opens
+`python -m tests.connectors.polar.refresh_worker rounds THREADS`: for each `go` line on stdin, opens
 the connection, releases THREADS threads together, each makes one API call, and writes one JSON
 line (statuses and SHA-256 prefixes of the tokens used: never the token itself).
-`python -m tests.connection.refresh_worker call`: one call, result as JSON on stdout.
+`python -m tests.connectors.polar.refresh_worker call`: one call, result as JSON on stdout.
+`python -m tests.connectors.polar.refresh_worker hold MARKER [SECONDS]`: takes the real
+`refresh_lock` of the token store, writes its pid to MARKER, and sleeps while holding the lock
+(60 s unless told), so that a test can `kill -9` a process caught holding it.
 """
 
 import hashlib
@@ -11,6 +14,8 @@ import json
 import os
 import sys
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +23,7 @@ import httpx
 from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection
 from connectors.polar.errors import PolarError
+from connectors.polar.single_flight import refresh_lock
 
 API_PATH = "/v1/oauth2/userinfo"
 
@@ -67,10 +73,20 @@ def serve_rounds(threads: int) -> None:
             sys.stdout.flush()
 
 
+def hold_refresh_lock(marker: Path, seconds: float) -> None:
+    """Take the refresh lock as a refresher does, say so in MARKER, then stall inside it."""
+    settings = PolarSettings.from_env()
+    with refresh_lock(settings.token_store_path):
+        marker.write_text(str(os.getpid()))
+        time.sleep(seconds)
+
+
 def main() -> None:
     """Dispatch on the mode argument."""
     if sys.argv[1] == "rounds":
         serve_rounds(int(sys.argv[2]))
+    elif sys.argv[1] == "hold":
+        hold_refresh_lock(Path(sys.argv[2]), float(sys.argv[3]) if len(sys.argv) > 3 else 60.0)
     else:
         settings = PolarSettings.from_env()
         connection = PolarConnection.open(settings, os.environ.get("WORKER_CONNECTION", "default"))

@@ -11,7 +11,7 @@ import pytest
 from connectors.polar.catalogue import METRIC_SLUGS
 from connectors.polar.client import PolarClient
 from connectors.polar.errors import PolarAPIError, RateLimitedError
-from tests.client.conftest import LiveEmulator
+from tests.connectors.polar.live_emulator import LiveEmulator
 
 
 def client_for(live: LiveEmulator, **options: object) -> PolarClient:
@@ -48,10 +48,10 @@ def test_organizations_are_read_across_three_pages(live_emulator_factory) -> Non
     assert pages == math.ceil(len(organizations) / 100) == 3
 
 
-def test_ninety_days_of_daily_metrics_for_one_organization(emulator: LiveEmulator) -> None:
-    organization_id = active_ids(emulator)[0]
+def test_ninety_days_of_daily_metrics_for_one_organization(live_emulator: LiveEmulator) -> None:
+    organization_id = active_ids(live_emulator)[0]
     end = today()
-    with client_for(emulator) as client:
+    with client_for(live_emulator) as client:
         response = client.get_metrics(
             start_date=end - timedelta(days=89), end_date=end, organization_ids=[organization_id]
         )
@@ -62,11 +62,11 @@ def test_ninety_days_of_daily_metrics_for_one_organization(emulator: LiveEmulato
     assert response.raw_body.startswith("{")
 
 
-def test_repeated_organization_ids_are_summed_by_polar(emulator: LiveEmulator) -> None:
-    first, second = active_ids(emulator)[:2]
+def test_repeated_organization_ids_are_summed_by_polar(live_emulator: LiveEmulator) -> None:
+    first, second = active_ids(live_emulator)[:2]
     end = yesterday()
     window = {"start_date": end - timedelta(days=29), "end_date": end, "metrics": ["orders"]}
-    with client_for(emulator) as client:
+    with client_for(live_emulator) as client:
         one = client.get_metrics(organization_ids=[first], **window)
         two = client.get_metrics(organization_ids=[second], **window)
         both = client.get_metrics(organization_ids=[first, second], **window)
@@ -76,76 +76,78 @@ def test_repeated_organization_ids_are_summed_by_polar(emulator: LiveEmulator) -
     assert set(both.definitions) == {"orders"}
 
 
-def test_429_waits_for_retry_after_then_succeeds(emulator: LiveEmulator) -> None:
-    emulator.set_faults(fail_next={"count": 1, "status": 429, "retry_after": 1})
+def test_429_waits_for_retry_after_then_succeeds(live_emulator: LiveEmulator) -> None:
+    live_emulator.set_faults(fail_next={"count": 1, "status": 429, "retry_after": 1})
     started = time.monotonic()
-    with client_for(emulator) as client:
+    with client_for(live_emulator) as client:
         limits = client.get_metrics_limits()
     assert limits["intervals"]["day"]["max_days"] == 366
     assert time.monotonic() - started >= 0.9
 
 
-def test_persistent_429_ends_in_rate_limited_error(emulator: LiveEmulator) -> None:
-    emulator.set_faults(fail_next={"count": 5, "status": 429, "retry_after": 1})
-    with client_for(emulator, max_attempts=2) as client, pytest.raises(RateLimitedError):
+def test_persistent_429_ends_in_rate_limited_error(live_emulator: LiveEmulator) -> None:
+    live_emulator.set_faults(fail_next={"count": 5, "status": 429, "retry_after": 1})
+    with client_for(live_emulator, max_attempts=2) as client, pytest.raises(RateLimitedError):
         client.get_metrics_limits()
 
 
-def test_server_errors_then_success(emulator: LiveEmulator) -> None:
-    emulator.set_faults(fail_next={"count": 2, "status": 503})
-    httpx.post(f"{emulator.base_url}/__emulator__/stats/reset").raise_for_status()
+def test_server_errors_then_success(live_emulator: LiveEmulator) -> None:
+    live_emulator.set_faults(fail_next={"count": 2, "status": 503})
+    httpx.post(f"{live_emulator.base_url}/__emulator__/stats/reset").raise_for_status()
     end = today()
-    with client_for(emulator) as client:
+    with client_for(live_emulator) as client:
         response = client.get_metrics(start_date=end - timedelta(days=6), end_date=end)
     assert len(response.periods) == 7
-    assert requests_to(emulator, "GET /v1/metrics/") == 3
+    assert requests_to(live_emulator, "GET /v1/metrics/") == 3
 
 
-def test_timeout_then_success(emulator: LiveEmulator) -> None:
-    emulator.set_faults(timeout_next={"count": 1, "seconds": 3, "path_prefix": "/v1/metrics/"})
+def test_timeout_then_success(live_emulator: LiveEmulator) -> None:
+    live_emulator.set_faults(timeout_next={"count": 1, "seconds": 3, "path_prefix": "/v1/metrics/"})
     end = today()
     started = time.monotonic()
-    with client_for(emulator, timeout=httpx.Timeout(1.0)) as client:
+    with client_for(live_emulator, timeout=httpx.Timeout(1.0)) as client:
         response = client.get_metrics(start_date=end - timedelta(days=6), end_date=end)
     assert len(response.periods) == 7
     assert 1.0 <= time.monotonic() - started < 3.0
 
 
-def test_malformed_json_then_success(emulator: LiveEmulator) -> None:
-    emulator.set_faults(malformed_json_next={"count": 1, "path_prefix": "/v1/metrics/"})
+def test_malformed_json_then_success(live_emulator: LiveEmulator) -> None:
+    live_emulator.set_faults(malformed_json_next={"count": 1, "path_prefix": "/v1/metrics/"})
     end = today()
-    with client_for(emulator) as client:
+    with client_for(live_emulator) as client:
         response = client.get_metrics(start_date=end - timedelta(days=6), end_date=end)
     assert len(response.periods) == 7
 
 
-def test_range_too_wide_surfaces_polars_422_message(emulator: LiveEmulator) -> None:
+def test_range_too_wide_surfaces_polars_422_message(live_emulator: LiveEmulator) -> None:
     end = today()
-    with client_for(emulator) as client, pytest.raises(PolarAPIError) as raised:
+    with client_for(live_emulator) as client, pytest.raises(PolarAPIError) as raised:
         client.get_metrics(start_date=end - timedelta(days=400), end_date=end)
     assert raised.value.status_code == 422
     assert "The interval is too small for the given date range" in str(raised.value)
 
 
-def test_refused_token_fails_fast_saying_to_reconnect(emulator: LiveEmulator) -> None:
-    from tests.client.conftest import BearerToken
+def test_refused_token_fails_fast_saying_to_reconnect(live_emulator: LiveEmulator) -> None:
+    from tests.connectors.polar.live_emulator import BearerToken
 
     bad = BearerToken("polar_at_u_" + "x" * 43)
-    with PolarClient(emulator.base_url, bad) as client, pytest.raises(PolarAPIError) as raised:
+    with PolarClient(live_emulator.base_url, bad) as client, pytest.raises(PolarAPIError) as raised:
         client.list_organizations()
     assert raised.value.status_code == 401
     assert "polar-metrics connect" in str(raised.value) and "x" * 43 not in str(raised.value)
 
 
-def test_concurrent_calls_through_one_client_match_sequential_ones(emulator: LiveEmulator) -> None:
-    organization_ids = active_ids(emulator)
+def test_concurrent_calls_through_one_client_match_sequential_ones(
+    live_emulator: LiveEmulator,
+) -> None:
+    organization_ids = active_ids(live_emulator)
     end = yesterday()
     window = {"start_date": end - timedelta(days=29), "end_date": end, "metrics": ["revenue"]}
-    with client_for(emulator, rate_limit_per_minute=1000) as client:
+    with client_for(live_emulator, rate_limit_per_minute=1000) as client:
         sequential = {
             o: client.get_metrics(organization_ids=[o], **window) for o in organization_ids
         }
-        emulator.set_faults(fail_next={"count": 2, "status": 502})
+        live_emulator.set_faults(fail_next={"count": 2, "status": 502})
         with ThreadPoolExecutor(8) as pool:
             calls = [
                 (o, pool.submit(client.get_metrics, organization_ids=[o], **window))

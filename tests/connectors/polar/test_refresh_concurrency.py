@@ -11,11 +11,11 @@ import pytest
 
 from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection
-from connectors.polar.errors import NeedsReauthError
+from connectors.polar.errors import NeedsReauthError, TokenStoreError
 from connectors.polar.oauth import OAuthClient, TokenResponse
-from connectors.polar.single_flight import STALL_MARKER_VARIABLE, STALL_VARIABLE
-from tests.connection.conftest import Emulated
-from tests.connection.helpers import (
+from connectors.polar.single_flight import refresh_lock
+from tests.connectors.polar.conftest import Emulated
+from tests.connectors.polar.helpers import (
     expire_in_store,
     fingerprint,
     generation,
@@ -99,8 +99,10 @@ def test_killed_lock_holder_frees_the_lock_and_the_chain_survives(
 ) -> None:
     expire_in_store(settings)
     marker = tmp_path / "holding"
-    holder = worker(env, "call", **{STALL_VARIABLE: "60", STALL_MARKER_VARIABLE: str(marker)})
+    holder = worker(env, "hold", str(marker))  # takes the real refresh lock, then stalls in it
     _wait_for(marker.exists)
+    with pytest.raises(TokenStoreError), refresh_lock(settings.token_store_path, timeout=0.2):
+        pass  # the seam's precondition: the holder process really holds the refresh lock
     contender = worker(env, "call")
     time.sleep(0.3)  # the contender is now waiting for the lock
     assert contender.poll() is None

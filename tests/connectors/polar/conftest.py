@@ -1,7 +1,12 @@
-"""Fixtures: a real emulator on loopback, settings pointing at it, and a browser stand-in."""
+"""Fixtures: a real emulator on loopback, settings pointing at it, and a browser stand-in.
+
+Connection tests use `emulator` (an `Emulated`, fresh per test); client tests use `live_emulator`
+(a `LiveEmulator` shared by the package, with a token obtained by hand: see live_emulator.py).
+"""
 
 import socket
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +17,8 @@ import pytest
 from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection, connect
 from connectors.polar.crypto import generate_key_entry
-from tests.connection.helpers import STARTED
+from tests.connectors.polar.helpers import STARTED
+from tests.connectors.polar.live_emulator import BearerToken, LiveEmulator, obtain_access_token
 
 
 def free_port() -> int:
@@ -131,3 +137,35 @@ def connect_in_process(
         on_url=play_browser,
         timeout=10,
     )
+
+
+@pytest.fixture(scope="package")
+def live_emulator_factory() -> Iterator[Any]:
+    """Starts emulators on demand (one per config) and stops them all at the end."""
+    from connectors.polar_emulator.config import EmulatorConfig
+    from connectors.polar_emulator.server import run_emulator
+
+    with ExitStack() as stack:
+
+        def start(**config: Any) -> LiveEmulator:
+            cfg = EmulatorConfig(auto_approve=True, rate_limit_per_minute=None, **config)
+            running = stack.enter_context(run_emulator(cfg))
+            base_url = str(running.base_url).rstrip("/")
+            token = obtain_access_token(base_url, running.client_id, running.client_secret)
+            return LiveEmulator(running, BearerToken(token))
+
+        yield start
+
+
+@pytest.fixture(scope="package")
+def default_emulator(live_emulator_factory: Any) -> LiveEmulator:
+    """The `default` scenario, no rate limit."""
+    return live_emulator_factory(scenario="default")
+
+
+@pytest.fixture
+def live_emulator(default_emulator: LiveEmulator) -> Iterator[LiveEmulator]:
+    """The default emulator with no faults before and after the test."""
+    default_emulator.clear_faults()
+    yield default_emulator
+    default_emulator.clear_faults()

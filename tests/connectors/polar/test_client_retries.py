@@ -7,7 +7,7 @@ import pytest
 
 from connectors.polar.errors import PolarAPIError, RateLimitedError
 from connectors.polar.retry import Backoff
-from tests.client.scripted import ScriptedPolar, json_response, metrics_body
+from tests.connectors.polar.scripted import ScriptedPolar, json_response, metrics_body
 
 JAN_1, JAN_2 = date(2024, 1, 1), date(2024, 1, 2)
 OK = json_response(200, metrics_body())

@@ -1,20 +1,18 @@
-"""Fixtures for client tests against the real emulator over loopback.
+"""The client tests' emulator: a running emulator plus an access token obtained by hand.
 
 The token comes from the OAuth code flow done by hand with httpx (the emulator auto-approves), so
-these tests depend on the emulator, not on the connection code.
+these tests depend on the emulator, not on the connection code. The fixtures are in conftest.py.
 """
 
 import base64
 import hashlib
 import secrets
-from collections.abc import Generator, Iterator
-from contextlib import ExitStack
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 
 SCOPES = "metrics:read organizations:read"
 
@@ -88,35 +86,3 @@ def obtain_access_token(base_url: str, client_id: str, client_secret: str) -> st
     )
     assert token.status_code == 200, token.text
     return str(token.json()["access_token"])
-
-
-@pytest.fixture(scope="package")
-def live_emulator_factory() -> Iterator[Any]:
-    """Starts emulators on demand (one per config) and stops them all at the end."""
-    from connectors.polar_emulator.config import EmulatorConfig
-    from connectors.polar_emulator.server import run_emulator
-
-    with ExitStack() as stack:
-
-        def start(**config: Any) -> LiveEmulator:
-            cfg = EmulatorConfig(auto_approve=True, rate_limit_per_minute=None, **config)
-            running = stack.enter_context(run_emulator(cfg))
-            base_url = str(running.base_url).rstrip("/")
-            token = obtain_access_token(base_url, running.client_id, running.client_secret)
-            return LiveEmulator(running, BearerToken(token))
-
-        yield start
-
-
-@pytest.fixture(scope="package")
-def default_emulator(live_emulator_factory: Any) -> LiveEmulator:
-    """The `default` scenario, no rate limit."""
-    return live_emulator_factory(scenario="default")
-
-
-@pytest.fixture
-def emulator(default_emulator: LiveEmulator) -> Iterator[LiveEmulator]:
-    """The default emulator with no faults before and after the test."""
-    default_emulator.clear_faults()
-    yield default_emulator
-    default_emulator.clear_faults()

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection
-from tests.connection.conftest import (
+from tests.connectors.polar.conftest import (
     Emulated,
     connect_in_process,
     environment_for,
     play_browser,
     start_emulator,
 )
-from tests.connection.helpers import CLI, REPO, process_env, run_cli
+from tests.connectors.polar.helpers import CLI, REPO, process_env, run_cli
 
 
 def cli_connect(env: dict[str, str], port: int, *extra: str) -> tuple[int, str, str, str]:

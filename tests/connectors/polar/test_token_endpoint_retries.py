@@ -18,7 +18,7 @@ from connectors.polar.crypto import KeyRing
 from connectors.polar.errors import ConfigurationError, NeedsReauthError, OAuthError, PolarError
 from connectors.polar.oauth import OAuthClient
 from connectors.polar.token_store import TokenStore
-from tests.connection.conftest import Emulated, free_port
+from tests.connectors.polar.conftest import Emulated, free_port
 
 TOKEN_PATH = "/v1/oauth2/token"
 

@@ -14,9 +14,9 @@ from connectors.polar.connection import PolarConnection, disconnect
 from connectors.polar.crypto import generate_key_entry
 from connectors.polar.errors import ConfigurationError, NeedsReauthError, TokenCryptoError
 from connectors.polar.token_store import TokenStore
-from tests.connection.conftest import Emulated, connect_in_process
-from tests.connection.helpers import expire_in_store, run_cli, stored_access_token, worker
-from tests.connection.test_connect_cli import cli_connect
+from tests.connectors.polar.conftest import Emulated, connect_in_process
+from tests.connectors.polar.helpers import expire_in_store, run_cli, stored_access_token, worker
+from tests.connectors.polar.test_connect_cli import cli_connect
 
 
 def _state_bytes(home: Path) -> bytes:

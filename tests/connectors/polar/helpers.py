@@ -11,7 +11,7 @@ from connectors.polar.config import PolarSettings
 from connectors.polar.crypto import KeyRing
 from connectors.polar.token_store import TokenStore
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CLI = str(REPO / ".venv" / "bin" / "polar-metrics")
 
 
@@ -33,7 +33,7 @@ STARTED: list[subprocess.Popen[str]] = []  # killed at teardown if a test left o
 def worker(env: dict[str, str], *args: str, **extra: str) -> subprocess.Popen[str]:
     """Start the test worker process."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.connection.refresh_worker", *args],
+        [sys.executable, "-m", "tests.connectors.polar.refresh_worker", *args],
         env=process_env(env, **extra),
         cwd=REPO,
         stdin=subprocess.PIPE,

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from connectors.polar.errors import PolarAPIError
-from tests.client.scripted import ScriptedPolar, json_response, metrics_body
+from tests.connectors.polar.scripted import ScriptedPolar, json_response, metrics_body
 
 SECRET_TOKEN = "polar_at_u_S3cretS3cretS3cretS3cretS3cretS3cr"
 ORG_A, ORG_B = "8b0b7a3e-6b1f-4c57-9a43-3e1f2f4a5b6c", "1d2e3f40-5a6b-4c7d-8e9f-a0b1c2d3e4f5"

@@ -15,7 +15,7 @@ from connectors.polar.errors import (
 )
 from connectors.polar.oauth import OAuthClient, TokenResponse
 from connectors.polar.token_store import TokenStore
-from tests.connection.conftest import Emulated, connect_in_process
+from tests.connectors.polar.conftest import Emulated, connect_in_process
 
 
 def test_a_granted_write_scope_is_refused_revoked_and_nothing_is_stored(
