@@ -1,21 +1,8 @@
-{#-
-  The period summary: for each connection x range x scope x catalogue metric, the value Polar's
-  `totals` give for that range (connectors/polar/catalogue.py `MetricDefinition.total` is the
-  reference), and the value of the preceding range of equal length.
-
-  Over time: numerator (and denominator) aggregated with their own rule — `sum` of the range's
-  days or the `last` day's value (0 when missing) — a ratio is numerator / denominator, 0.0 when
-  the denominator is not positive; `total_cast = int` truncates. Across organizations (scope
-  `all`): additive metrics and ratio components from the sum of organizations, `polar_all`
-  metrics from Polar's server-side series.
-
-  `ranges` is a relation or subquery with connection_name, period, period_order, range_start,
-  range_end; `connections` gives each connection's reporting_date ("today"). Used by the model
-  `polar_period_summary` and by the table macro `marts.polar_summary(start_date, end_date)`; the
-  macro reads only `marts` relations, so it also works in the serving copy (which holds the
-  marts alone). Internal names avoid `start_date`/`end_date`: DuckDB substitutes macro
-  parameters for identifiers of that name.
--#}
+{#- The period summary's SQL, the one place for its rules; what they are, its arguments and its
+    two users (the model `polar_period_summary` and the hook creating the table macro
+    `marts.polar_summary`) are documented in macros/_macros.yml, shown on the docs site.
+    Internal names avoid `start_date`/`end_date`: DuckDB substitutes macro parameters for
+    identifiers of that name. -#}
 {% macro polar_summary_sql(ranges, connections, organizations, currency_check, daily_long, catalogue) %}
 with connections as (
     select connection_name, reporting_date from {{ connections }}
@@ -196,8 +183,9 @@ inner join previous_ranges
 {% endmacro %}
 
 
-{#- Creates `marts.polar_summary(start_date, end_date)`: the period summary of any custom range
-    (one row per connection x scope x metric, period `custom`), answered from the marts. -#}
+{#- The on-run-end hook creating `marts.polar_summary(start_date, end_date)` (macros/_macros.yml).
+    Schema-qualified names, not ref(): the serving copy re-creates the macro in another
+    database, where only `marts.x` resolves. -#}
 {% macro polar_create_summary_macro() %}
 {%- set long_relation = adapter.get_relation(
         database=target.database, schema='marts', identifier='polar_metrics_daily_long') -%}

@@ -52,7 +52,7 @@ def test_dbt_build_runs_in_the_duckdb_pool_with_tests_as_asset_checks() -> None:
     assert "unique_combination_polar_period_summary_connection_name__scope__period__metric" in (
         check_keys
     )
-    singular_tests = {path.stem for path in (DBT_PROJECT_DIR / "tests").glob("assert_*.sql")}
+    singular_tests = {path.stem for path in (DBT_PROJECT_DIR / "tests" / "singular").glob("*.sql")}
     assert singular_tests and singular_tests <= check_keys  # every invariant shows in Dagster
     assert isinstance(defs.resources["dbt"], dg.ConfigurableResource)
 
