@@ -7,14 +7,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from connectors.polar_emulator.auth import AccessGrant, EmulatorHTTPError
 from connectors.polar_emulator.config import EmulatorConfig
-from connectors.polar_emulator.faults import FaultState
-from connectors.polar_emulator.oauth_clients import ClientRegistry
-from connectors.polar_emulator.oauth_idtoken import IdTokenSigner
-from connectors.polar_emulator.rate_limit import FixedWindowLimiter
-from connectors.polar_emulator.stats import EmulatorStats
-from connectors.polar_emulator.tokens import TokenRecord, TokenStore
+from connectors.polar_emulator.http.errors import AccessGrant, EmulatorHTTPError
+from connectors.polar_emulator.http.faults import FaultState
+from connectors.polar_emulator.http.rate_limit import FixedWindowLimiter
+from connectors.polar_emulator.http.stats import EmulatorStats
+from connectors.polar_emulator.oauth.clients import RegisteredClients
+from connectors.polar_emulator.oauth.id_tokens import IdTokenSigner
+from connectors.polar_emulator.oauth.issued_tokens import IssuedToken, IssuedTokens
 
 INVALID_TOKEN_DESCRIPTION = (
     "The access token provided is expired, revoked, malformed, or invalid for other reasons."
@@ -77,8 +77,8 @@ class EmulatorState:
         self.world = world
         self.stats = EmulatorStats()
         self.faults = FaultState(self.stats)
-        self.tokens = TokenStore()
-        self.clients = ClientRegistry(self.tokens.hasher)
+        self.tokens = IssuedTokens()
+        self.clients = RegisteredClients(self.tokens.hasher)
         self.signer = IdTokenSigner()
         self.limiter = FixedWindowLimiter()
         self._started = time.monotonic()
@@ -119,7 +119,7 @@ class EmulatorState:
             return self.config.access_token_lifetime_code
         return self.config.access_token_lifetime_refresh
 
-    def usable_record(self, token: str | None) -> TokenRecord | None:
+    def usable_record(self, token: str | None) -> IssuedToken | None:
         """The record behind a live access token whose user still exists."""
         record = self.tokens.find_access(token) if token else None
         if record is None or not record.access_usable(self.auth_clock()):
