@@ -5,60 +5,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from connectors.polar_emulator.config import EmulatorConfig
-from connectors.polar_emulator.http.errors import AccessGrant, EmulatorHTTPError
+from connectors.polar_emulator.http.errors import (
+    EmulatorHTTPError,
+    insufficient_scope_response,
+    invalid_token_response,
+    unauthorized_response,
+)
 from connectors.polar_emulator.http.faults import FaultState
 from connectors.polar_emulator.http.rate_limit import FixedWindowLimiter
 from connectors.polar_emulator.http.stats import EmulatorStats
 from connectors.polar_emulator.oauth.clients import RegisteredClients
 from connectors.polar_emulator.oauth.id_tokens import IdTokenSigner
-from connectors.polar_emulator.oauth.issued_tokens import IssuedToken, IssuedTokens
-
-INVALID_TOKEN_DESCRIPTION = (
-    "The access token provided is expired, revoked, malformed, or invalid for other reasons."
-)
-INSUFFICIENT_SCOPE_DESCRIPTION = (
-    "The request requires higher privileges than provided by the access token."
-)
-_JSON_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-def unauthorized_response() -> JSONResponse:
-    """401 for a request without usable credentials."""
-    return JSONResponse(
-        {"error": "Unauthorized", "detail": "Unauthorized"},
-        status_code=401,
-        headers={"WWW-Authenticate": 'Bearer realm="polar"'},
-    )
-
-
-def invalid_token_response() -> JSONResponse:
-    """401 for an expired, revoked, unknown or malformed access token."""
-    challenge = (
-        f'Bearer realm="polar", error="invalid_token", '
-        f'error_description="{INVALID_TOKEN_DESCRIPTION}"'
-    )
-    return JSONResponse(
-        {"error": "invalid_token", "error_description": INVALID_TOKEN_DESCRIPTION},
-        status_code=401,
-        headers={"WWW-Authenticate": challenge, **_JSON_NO_STORE},
-    )
-
-
-def insufficient_scope_response(accepted_scopes: set[str]) -> JSONResponse:
-    """403 when the token holds none of the scopes the endpoint accepts."""
-    scope = " ".join(sorted(accepted_scopes))
-    challenge = (
-        f'Bearer realm="polar", scope="{scope}", error="insufficient_scope", '
-        f'error_description="{INSUFFICIENT_SCOPE_DESCRIPTION}"'
-    )
-    return JSONResponse(
-        {"error": "insufficient_scope", "error_description": INSUFFICIENT_SCOPE_DESCRIPTION},
-        status_code=403,
-        headers={"WWW-Authenticate": challenge, **_JSON_NO_STORE},
-    )
+from connectors.polar_emulator.oauth.issued_tokens import AccessGrant, IssuedToken, IssuedTokens
 
 
 def bearer_token(request: Request) -> str | None:

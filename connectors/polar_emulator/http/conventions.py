@@ -7,8 +7,9 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from connectors.polar_emulator.http.errors import invalid_token_response
 from connectors.polar_emulator.http.rate_limit import RATE_WINDOW_SECONDS
-from connectors.polar_emulator.state import EmulatorState, invalid_token_response
+from connectors.polar_emulator.state import EmulatorState
 
 SUPPORTED_VERSIONS = ("2026-04", "2026-10")
 DEFAULT_VERSION = "2026-04"

@@ -1,8 +1,6 @@
-"""What route handlers need from authentication: the grant of a request and the HTTP error type."""
+"""HTTP errors of the emulator: the prepared-response exception and Polar's 401/403 bodies."""
 
-from dataclasses import dataclass, field
-
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 
 class EmulatorHTTPError(Exception):
@@ -13,15 +11,46 @@ class EmulatorHTTPError(Exception):
         self.response = response
 
 
-@dataclass(frozen=True)
-class AccessGrant:
-    """Who a valid access token speaks for: user, OAuth client, scopes and org down-scope."""
+INVALID_TOKEN_DESCRIPTION = (
+    "The access token provided is expired, revoked, malformed, or invalid for other reasons."
+)
+INSUFFICIENT_SCOPE_DESCRIPTION = (
+    "The request requires higher privileges than provided by the access token."
+)
+_JSON_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
-    user_id: str
-    client_id: str
-    scopes: frozenset[str]
-    organization_ids: list[str] = field(default_factory=list)  # empty = every organization
 
-    def allows_organization(self, organization_id: str) -> bool:
-        """Whether the token's organization down-scope includes this organization."""
-        return not self.organization_ids or organization_id in self.organization_ids
+def unauthorized_response() -> JSONResponse:
+    """401 for a request without usable credentials."""
+    return JSONResponse(
+        {"error": "Unauthorized", "detail": "Unauthorized"},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="polar"'},
+    )
+
+
+def invalid_token_response() -> JSONResponse:
+    """401 for an expired, revoked, unknown or malformed access token."""
+    challenge = (
+        f'Bearer realm="polar", error="invalid_token", '
+        f'error_description="{INVALID_TOKEN_DESCRIPTION}"'
+    )
+    return JSONResponse(
+        {"error": "invalid_token", "error_description": INVALID_TOKEN_DESCRIPTION},
+        status_code=401,
+        headers={"WWW-Authenticate": challenge, **_JSON_NO_STORE},
+    )
+
+
+def insufficient_scope_response(accepted_scopes: set[str]) -> JSONResponse:
+    """403 when the token holds none of the scopes the endpoint accepts."""
+    scope = " ".join(sorted(accepted_scopes))
+    challenge = (
+        f'Bearer realm="polar", scope="{scope}", error="insufficient_scope", '
+        f'error_description="{INSUFFICIENT_SCOPE_DESCRIPTION}"'
+    )
+    return JSONResponse(
+        {"error": "insufficient_scope", "error_description": INSUFFICIENT_SCOPE_DESCRIPTION},
+        status_code=403,
+        headers={"WWW-Authenticate": challenge, **_JSON_NO_STORE},
+    )

@@ -74,6 +74,20 @@ class IssuedToken:
         return not self.revoked and now < self.expires_at
 
 
+@dataclass(frozen=True)
+class AccessGrant:
+    """Who a valid access token speaks for: user, OAuth client, scopes and org down-scope."""
+
+    user_id: str
+    client_id: str
+    scopes: frozenset[str]
+    organization_ids: list[str] = field(default_factory=list)  # empty = every organization
+
+    def allows_organization(self, organization_id: str) -> bool:
+        """Whether the token's organization down-scope includes this organization."""
+        return not self.organization_ids or organization_id in self.organization_ids
+
+
 @dataclass
 class AuthorizationCode:
     """A pending authorization code (hash only), valid 300 s and single-use."""

@@ -3,13 +3,14 @@
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from connectors.polar_emulator.http.errors import invalid_token_response
 from connectors.polar_emulator.oauth.client_auth import REVOCATION_METHODS, authenticate_client
 from connectors.polar_emulator.oauth.errors import NO_STORE_HEADERS, OAuthError
 from connectors.polar_emulator.oauth.id_tokens import ISSUER
 from connectors.polar_emulator.oauth.issued_tokens import IssuedToken
 from connectors.polar_emulator.oauth.scopes import SCOPES_SUPPORTED
 from connectors.polar_emulator.routes.token import read_oauth_form
-from connectors.polar_emulator.state import EmulatorState, bearer_token, invalid_token_response
+from connectors.polar_emulator.state import EmulatorState, bearer_token
 
 TOKEN_TYPE_HINTS = ("access_token", "refresh_token")
 
