@@ -2,14 +2,7 @@
 
 import numpy as np
 
-from connectors.polar.catalogue import metric_catalogue
-
-_FLOAT_SLUGS = frozenset(
-    metric.slug
-    for metric in metric_catalogue()
-    if metric.type in ("percentage", "currency_sub_cent")
-    or (metric.total_cast == "float" and metric.time_aggregation != "ratio")
-)
+from connectors.polar_emulator.api.metrics.definitions import metric_definitions
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -68,13 +61,13 @@ def _lifetime_value(series: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def metric_series(components: dict[str, np.ndarray]) -> dict[str, list[int | float]]:
-    """Every catalogue slug as a list of per-period values (ints, or floats for ratios)."""
+    """Every metric slug as a list of per-period values (ints, or floats for ratios)."""
     series = {**components, **_revenue_metrics(components), **_subscription_metrics(components)}
     series["ltv"] = _lifetime_value(series)
     result: dict[str, list[int | float]] = {}
-    for metric in metric_catalogue():
+    for metric in metric_definitions():
         values = np.asarray(series[metric.slug])
-        if metric.slug in _FLOAT_SLUGS:
+        if metric.fractional:
             result[metric.slug] = values.astype(np.float64).tolist()
         else:
             result[metric.slug] = np.rint(values).astype(np.int64).tolist()

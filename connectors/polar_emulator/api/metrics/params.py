@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from starlette.datastructures import QueryParams
 
-from connectors.polar.catalogue import METRIC_SLUGS
+from connectors.polar_emulator.api.metrics.definitions import METRIC_SLUGS
 from connectors.polar_emulator.http.query_validation import (
     Collector,
     missing,

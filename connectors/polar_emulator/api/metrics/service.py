@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from connectors.polar.catalogue import metric_catalogue, metrics_by_slug
 from connectors.polar_emulator.api.metrics.compute import RowFilter, subscription_components
 from connectors.polar_emulator.api.metrics.compute_orders import (
     checkout_components,
     cost_components,
     order_components,
 )
+from connectors.polar_emulator.api.metrics.definitions import metric_definitions
 from connectors.polar_emulator.api.metrics.derive import metric_series
 from connectors.polar_emulator.api.metrics.params import MetricsQuery
 from connectors.polar_emulator.api.metrics.window import BucketWindow, bucket_window
@@ -92,17 +92,15 @@ def metrics_body(
     window = bucket_window(query.start_date, query.end_date, query.interval, query.timezone, now)
     series = metric_series(_summed_components(world, org_ids, window, query, now))
     wanted = set(query.metrics) if query.metrics else None
-    definitions = [m for m in metric_catalogue() if wanted is None or m.slug in wanted]
+    definitions = [m for m in metric_definitions() if wanted is None or m.slug in wanted]
     periods = [
         {"timestamp": timestamp, **{m.slug: series[m.slug][i] for m in definitions}}
         for i, timestamp in enumerate(window.timestamps())
     ]
-    catalogue = metrics_by_slug()
+    # Totals read only the returned slugs. (Polar's service.py also keeps, for the totals, the
+    # slugs a post-computed metric depends on, e.g. checkouts for checkouts_conversion.)
     return {
         "periods": periods,
-        "totals": {m.slug: catalogue[m.slug].total(periods) for m in definitions},
-        "metrics": {
-            m.slug: {"slug": m.slug, "display_name": m.display_name, "type": m.type}
-            for m in definitions
-        },
+        "totals": {m.slug: m.total(periods) for m in definitions},
+        "metrics": {m.slug: m.description() for m in definitions},
     }
