@@ -1,38 +1,34 @@
 """`create_app`: the Polar emulator as one Starlette ASGI app (OAuth, API, control paths)."""
 
-import importlib
-import logging
-
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
-from connectors.polar_emulator.auth import EmulatorHTTPError
 from connectors.polar_emulator.config import EmulatorConfig
-from connectors.polar_emulator.control import CONTROL_ROUTES, ControlError, control_error
-from connectors.polar_emulator.faults_middleware import FaultMiddleware
-from connectors.polar_emulator.http_conventions import (
+from connectors.polar_emulator.http.errors import EmulatorHTTPError
+from connectors.polar_emulator.middleware.conventions import (
     BearerTokenMiddleware,
     BodyLimitMiddleware,
     PolarHeadersMiddleware,
     RateLimitMiddleware,
 )
-from connectors.polar_emulator.oauth_authorize import authorize_decision, authorize_page
-from connectors.polar_emulator.oauth_endpoints import (
+from connectors.polar_emulator.middleware.faults import FaultMiddleware
+from connectors.polar_emulator.routes.api import ROUTES as API_ROUTES
+from connectors.polar_emulator.routes.authorize import authorize_decision, authorize_page
+from connectors.polar_emulator.routes.control import CONTROL_ROUTES, ControlError, control_error
+from connectors.polar_emulator.routes.discovery import (
     introspect_endpoint,
     jwks,
     openid_configuration,
     revoke_endpoint,
     userinfo_endpoint,
 )
-from connectors.polar_emulator.oauth_register import configure_client, register_client
-from connectors.polar_emulator.oauth_token import token_endpoint
+from connectors.polar_emulator.routes.register import configure_client, register_client
+from connectors.polar_emulator.routes.token import token_endpoint
 from connectors.polar_emulator.state import EmulatorState
-
-log = logging.getLogger(__name__)
 
 OAUTH_ROUTES = [
     Route("/oauth2/authorize", authorize_page, methods=["GET"]),
@@ -53,21 +49,9 @@ OAUTH_ROUTES = [
 ]
 
 
-def api_routes() -> list[BaseRoute]:
-    """The business API routes (organizations, metrics), if that module is available."""
-    try:
-        module = importlib.import_module("connectors.polar_emulator.routes_api")
-    except ModuleNotFoundError as error:
-        if error.name != "connectors.polar_emulator.routes_api":
-            raise
-        log.warning("connectors.polar_emulator.routes_api is missing; serving OAuth only")
-        return []
-    return list(module.ROUTES)
-
-
 def build_world(config: EmulatorConfig) -> object:
     """The simulated Polar business for this config."""
-    from connectors.polar_emulator.world import build_world as build
+    from connectors.polar_emulator.business.world import build_world as build
 
     return build(config)
 
@@ -90,7 +74,7 @@ def create_app(config: EmulatorConfig | None = None, world: object | None = None
     config = config or EmulatorConfig()
     state = EmulatorState(config, world if world is not None else build_world(config))
     app = Starlette(
-        routes=[*OAUTH_ROUTES, *api_routes(), *CONTROL_ROUTES],
+        routes=[*OAUTH_ROUTES, *API_ROUTES, *CONTROL_ROUTES],
         middleware=[
             Middleware(BodyLimitMiddleware),
             Middleware(PolarHeadersMiddleware),

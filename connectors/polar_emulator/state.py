@@ -5,60 +5,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
-from connectors.polar_emulator.auth import AccessGrant, EmulatorHTTPError
 from connectors.polar_emulator.config import EmulatorConfig
-from connectors.polar_emulator.faults import FaultState
-from connectors.polar_emulator.oauth_clients import ClientRegistry
-from connectors.polar_emulator.oauth_idtoken import IdTokenSigner
-from connectors.polar_emulator.rate_limit import FixedWindowLimiter
-from connectors.polar_emulator.stats import EmulatorStats
-from connectors.polar_emulator.tokens import TokenRecord, TokenStore
-
-INVALID_TOKEN_DESCRIPTION = (
-    "The access token provided is expired, revoked, malformed, or invalid for other reasons."
+from connectors.polar_emulator.http.errors import (
+    EmulatorHTTPError,
+    insufficient_scope_response,
+    invalid_token_response,
+    unauthorized_response,
 )
-INSUFFICIENT_SCOPE_DESCRIPTION = (
-    "The request requires higher privileges than provided by the access token."
-)
-_JSON_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-def unauthorized_response() -> JSONResponse:
-    """401 for a request without usable credentials."""
-    return JSONResponse(
-        {"error": "Unauthorized", "detail": "Unauthorized"},
-        status_code=401,
-        headers={"WWW-Authenticate": 'Bearer realm="polar"'},
-    )
-
-
-def invalid_token_response() -> JSONResponse:
-    """401 for an expired, revoked, unknown or malformed access token."""
-    challenge = (
-        f'Bearer realm="polar", error="invalid_token", '
-        f'error_description="{INVALID_TOKEN_DESCRIPTION}"'
-    )
-    return JSONResponse(
-        {"error": "invalid_token", "error_description": INVALID_TOKEN_DESCRIPTION},
-        status_code=401,
-        headers={"WWW-Authenticate": challenge, **_JSON_NO_STORE},
-    )
-
-
-def insufficient_scope_response(accepted_scopes: set[str]) -> JSONResponse:
-    """403 when the token holds none of the scopes the endpoint accepts."""
-    scope = " ".join(sorted(accepted_scopes))
-    challenge = (
-        f'Bearer realm="polar", scope="{scope}", error="insufficient_scope", '
-        f'error_description="{INSUFFICIENT_SCOPE_DESCRIPTION}"'
-    )
-    return JSONResponse(
-        {"error": "insufficient_scope", "error_description": INSUFFICIENT_SCOPE_DESCRIPTION},
-        status_code=403,
-        headers={"WWW-Authenticate": challenge, **_JSON_NO_STORE},
-    )
+from connectors.polar_emulator.http.faults import FaultState
+from connectors.polar_emulator.http.rate_limit import FixedWindowLimiter
+from connectors.polar_emulator.http.stats import EmulatorStats
+from connectors.polar_emulator.oauth.clients import RegisteredClients
+from connectors.polar_emulator.oauth.id_tokens import IdTokenSigner
+from connectors.polar_emulator.oauth.issued_tokens import AccessGrant, IssuedToken, IssuedTokens
 
 
 def bearer_token(request: Request) -> str | None:
@@ -77,8 +37,8 @@ class EmulatorState:
         self.world = world
         self.stats = EmulatorStats()
         self.faults = FaultState(self.stats)
-        self.tokens = TokenStore()
-        self.clients = ClientRegistry(self.tokens.hasher)
+        self.tokens = IssuedTokens()
+        self.clients = RegisteredClients(self.tokens.hasher)
         self.signer = IdTokenSigner()
         self.limiter = FixedWindowLimiter()
         self._started = time.monotonic()
@@ -119,7 +79,7 @@ class EmulatorState:
             return self.config.access_token_lifetime_code
         return self.config.access_token_lifetime_refresh
 
-    def usable_record(self, token: str | None) -> TokenRecord | None:
+    def usable_record(self, token: str | None) -> IssuedToken | None:
         """The record behind a live access token whose user still exists."""
         record = self.tokens.find_access(token) if token else None
         if record is None or not record.access_usable(self.auth_clock()):

@@ -1,0 +1,1 @@
+"""What Polar's read API computes and returns: organizations and metrics."""

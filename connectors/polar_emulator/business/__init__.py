@@ -1,0 +1,1 @@
+"""The deterministic simulated business: world, scenarios, organizations and their histories."""

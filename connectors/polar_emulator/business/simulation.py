@@ -1,0 +1,198 @@
+"""The simulated history of one organization: quarter blocks joined, payments derived from them."""
+
+from datetime import UTC, datetime
+
+import numpy as np
+
+from connectors.polar_emulator.business.derived_ids import derived_int, derived_uuid4, hash_uniform
+from connectors.polar_emulator.business.simulation_blocks import Block, simulate_block
+from connectors.polar_emulator.business.simulation_model import (
+    DAY,
+    MONTH,
+    YEAR,
+    BusinessProfile,
+    Checkouts,
+    CostEvents,
+    Orders,
+    OrganizationHistory,
+    Product,
+    Seats,
+    Subscriptions,
+)
+
+POLAR_FEE_RATE = 0.04  # Polar's fee: 4% + 40 cents per payment
+POLAR_FEE_FIXED = 40
+REFUND_SHARE = 0.025
+FAILED_PAYMENT_SHARE_AFTER_DROP = 0.85
+_ONE_TIME_KEY_BASE = 1 << 42  # hash keys of one-time orders, apart from renewal keys
+
+
+def product_catalogue(profile: BusinessProfile) -> tuple[Product, ...]:
+    """The organization's products: monthly, yearly, seat-based, add-on and one-time ones."""
+    scale = 1 + (derived_int(profile.seed, "prices") % 5) / 4  # 1.0 .. 2.0
+    specs = [
+        ("Starter", "recurring", MONTH, 900, 14, False, False),
+        ("Pro", "recurring", MONTH, 2900, 14, False, False),
+        ("Pro (yearly)", "recurring", YEAR, 29000, 0, False, False),
+        ("Team", "recurring", MONTH, 1200, 14, True, False),
+        ("Priority support", "recurring", MONTH, 900, 0, False, True),
+        ("Template pack", "one_time", 0.0, 2900, 0, False, False),
+        ("Lifetime license", "one_time", 0.0, 14900, 0, False, False),
+    ]
+    return tuple(
+        Product(
+            id=derived_uuid4(profile.seed, "product", index),
+            name=name,
+            billing_type=billing_type,
+            interval_seconds=interval,
+            price_amount=int(round(price * scale / 100) * 100 - 1) if price > 900 else price,
+            trial_days=trial,
+            seat_based=seats,
+            add_on=add_on,
+        )
+        for index, (name, billing_type, interval, price, trial, seats, add_on) in enumerate(specs)
+    )
+
+
+def _quarter_start(moment: datetime) -> datetime:
+    return datetime(moment.year, (moment.month - 1) // 3 * 3 + 1, 1, tzinfo=UTC)
+
+
+def _next_quarter(start: datetime) -> datetime:
+    return (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 10
+        else start.replace(month=start.month + 3)
+    )
+
+
+def horizon_after(moment: datetime) -> float:
+    """The first block boundary after `moment`: histories only ever grow by whole quarters."""
+    return _next_quarter(_quarter_start(moment.astimezone(UTC))).timestamp()
+
+
+def block_spans(start: float, horizon: float) -> list[tuple[int, float, float]]:
+    """(quarter index since 2023, first UTC midnight, next quarter's) of the simulated quarters."""
+    quarter = _quarter_start(datetime.fromtimestamp(start, UTC))
+    spans = []
+    while (begin := quarter.timestamp()) < horizon:
+        index = (quarter.year - 2023) * 4 + (quarter.month - 1) // 3
+        quarter = _next_quarter(quarter)
+        spans.append((index, max(begin, start), quarter.timestamp()))
+    return spans
+
+
+def fx_rate(profile: BusinessProfile, times: np.ndarray) -> np.ndarray:
+    """Presentment -> USD rate at each time (a gentle wave around the average for non-USD)."""
+    if profile.currency == "usd":
+        return np.ones_like(times)
+    return profile.fx_to_usd * (1 + 0.02 * np.sin(2 * np.pi * times / (97 * DAY)))
+
+
+def _subscription_payments(subs: dict[str, np.ndarray], horizon: float) -> dict[str, np.ndarray]:
+    """One order per billing period started before the subscription ended (or the horizon)."""
+    stop = np.minimum(subs["end"], horizon)
+    span = (stop - subs["paid_from"]) / subs["interval"]
+    counts = np.where(stop > subs["paid_from"], np.ceil(span - 1e-9), 0).astype(np.int64)
+    owner = np.repeat(np.arange(counts.size), counts)
+    cycle = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    after_trial = subs["paid_from"][owner] > subs["created"][owner]
+    reason = np.where(cycle > 0, 2, np.where(after_trial, 3, 1))
+    return {
+        "time": subs["paid_from"][owner] + cycle * subs["interval"][owner],
+        "subscription": owner,
+        "product": subs["product"][owner],
+        "customer": subs["customer"][owner],
+        "amount": subs["amount"][owner],
+        "billing_reason": reason,
+        "key": owner * 4096 + cycle,
+    }
+
+
+def _orders(
+    profile: BusinessProfile,
+    subs: dict[str, np.ndarray],
+    one_time: dict[str, np.ndarray],
+    horizon: float,
+) -> Orders:
+    payments = _subscription_payments(subs, horizon)
+    n_one_time = one_time["time"].size
+    joined = {
+        "time": np.concatenate([payments["time"], one_time["time"]]),
+        "subscription": np.concatenate([payments["subscription"], np.full(n_one_time, -1)]),
+        "product": np.concatenate([payments["product"], one_time["product"]]),
+        "customer": np.concatenate([payments["customer"], one_time["customer"]]),
+        "amount": np.concatenate([payments["amount"], one_time["amount"]]),
+        "billing_reason": np.concatenate([payments["billing_reason"], np.zeros(n_one_time, int)]),
+        "key": np.concatenate([payments["key"], _ONE_TIME_KEY_BASE + np.arange(n_one_time)]),
+    }
+    keep = joined["time"] < horizon
+    if profile.drop_from is not None:
+        failed = hash_uniform(profile.seed, joined["key"], 4) < FAILED_PAYMENT_SHARE_AFTER_DROP
+        keep &= ~((joined["time"] >= profile.drop_from) & failed)
+    order = np.argsort(joined["time"][keep], kind="stable")
+    rows = {name: column[keep][order] for name, column in joined.items()}
+    return _priced_orders(profile, rows)
+
+
+def _priced_orders(profile: BusinessProfile, rows: dict[str, np.ndarray]) -> Orders:
+    amount_usd = np.rint(rows["amount"] * fx_rate(profile, rows["time"])).astype(np.int64)
+    refunded = hash_uniform(profile.seed, rows["key"], 1) < REFUND_SHARE
+    full = hash_uniform(profile.seed, rows["key"], 3) < 0.7
+    refund = np.where(full, amount_usd, amount_usd // 2)
+    delay = (1 + 20 * hash_uniform(profile.seed, rows["key"], 2)) * DAY
+    return Orders(
+        time=rows["time"],
+        subscription=rows["subscription"],
+        product=rows["product"],
+        customer=rows["customer"],
+        amount_usd=amount_usd,
+        fee_usd=np.rint(amount_usd * POLAR_FEE_RATE + POLAR_FEE_FIXED).astype(np.int64),
+        refund_usd=np.where(refunded, refund, 0),
+        refunded_at=np.where(refunded, rows["time"] + delay, np.inf),
+        billing_reason=rows["billing_reason"],
+    )
+
+
+def _join(blocks: list[Block], part: str) -> dict[str, np.ndarray]:
+    parts = [getattr(block, part) for block in blocks]
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
+def _seats(profile: BusinessProfile, subs: Subscriptions) -> Seats:
+    owner = np.repeat(np.arange(subs.seats.size), subs.seats)
+    keys = np.arange(owner.size)
+    delay = -np.log1p(-hash_uniform(profile.seed, keys, 5)) * 3 * DAY  # mean 3 days
+    never = hash_uniform(profile.seed, keys, 6) < 0.2
+    claimed = np.where(never, np.inf, subs.created[owner] + delay)
+    return Seats(subscription=owner, claimed=claimed)
+
+
+def simulate_organization(profile: BusinessProfile, horizon: float) -> OrganizationHistory:
+    """Everything the organization's business did from its start up to `horizon`."""
+    products = product_catalogue(profile)
+    blocks: list[Block] = []
+    customers = 0
+    for index, begin, end in block_spans(profile.start, horizon):
+        days = np.arange(begin, end, DAY)
+        blocks.append(simulate_block(profile, products, index, days, customers))
+        customers += blocks[-1].new_customers
+    if not blocks:
+        blocks.append(simulate_block(profile, products, 0, np.arange(0.0), 0))
+    subs = _join(blocks, "subs")
+    checkouts = _join(blocks, "checkouts")
+    costs = _join(blocks, "costs")
+    # Polar rounds each subscription's monthly-normalized, USD-converted amount (queries.py).
+    monthly = np.rint(subs["amount"] * profile.fx_to_usd * MONTH / subs["interval"])
+    subscriptions = Subscriptions(monthly_usd=monthly, **subs)
+    return OrganizationHistory(
+        products=products,
+        subscriptions=subscriptions,
+        orders=_orders(profile, subs, _join(blocks, "one_time"), horizon),
+        checkouts=Checkouts(**checkouts),
+        seats=_seats(profile, subscriptions),
+        cost_events=CostEvents(**costs),
+        customer_count=customers,
+        customer_seed=profile.seed,
+        horizon=horizon,
+    )

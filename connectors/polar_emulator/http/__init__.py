@@ -1,0 +1,1 @@
+"""Polar's HTTP conventions: errors, faults, rate limit, stats, query validation, headers."""

@@ -1,0 +1,1 @@
+"""ASGI middleware over the emulator state: Polar's HTTP conventions and injected faults."""

@@ -1,0 +1,1 @@
+"""The emulated OAuth server: registered clients, issued tokens, scopes, consent, ID tokens."""

@@ -1,0 +1,1 @@
+"""HTTP handlers of the emulator: API, OAuth endpoints and the /__emulator__/ control paths."""
