@@ -20,7 +20,6 @@ from orchestration.extract.scopes import local_today, metrics_window
 from tests.dbt.dbt_runner import WAREHOUSE_FILE_NAME, DbtOutcome, DbtSession
 
 CONNECTION = "default"
-TIMEZONE = "UTC"
 
 
 @dataclass
@@ -28,6 +27,7 @@ class EmulatedWarehouse:
     """A built warehouse, the API client that filled it, and what it was filled with."""
 
     scenario: str
+    timezone: str  # the reporting timezone of the refresh (POLAR_METRICS_TIMEZONE)
     path: Path
     client: PolarClient
     organization_ids: list[str]  # the queried (active) organizations
@@ -37,9 +37,14 @@ class EmulatedWarehouse:
 
 @contextmanager
 def emulated_warehouse(
-    dbt_session: DbtSession, work_dir: Path, scenario: str, **config: object
+    dbt_session: DbtSession,
+    work_dir: Path,
+    scenario: str,
+    timezone: str = "UTC",
+    **config: object,
 ) -> Iterator[EmulatedWarehouse]:
-    """Run the emulator, connect, extract the window, `dbt build`; yield while it still serves."""
+    """Run the emulator, connect, extract the window in the reporting `timezone`, `dbt build`;
+    yield while the emulator still serves."""
     port = free_loopback_port()
     # One fixed "now" for the emulator and the loader, so today's values cannot move between
     # the load and the comparison.
@@ -56,7 +61,7 @@ def emulated_warehouse(
             emulator.base_url, emulator.client_id, emulator.client_secret, work_dir
         )
         env["POLAR_METRICS_WAREHOUSE"] = str(work_dir / WAREHOUSE_FILE_NAME)
-        env["POLAR_METRICS_TIMEZONE"] = TIMEZONE
+        env["POLAR_METRICS_TIMEZONE"] = timezone
         for name, value in env.items():
             patch.setenv(name, value)
         settings = PolarSettings.from_env()
@@ -69,19 +74,20 @@ def emulated_warehouse(
                 environment=settings.environment.name,
                 connection_status="active",
             )
-            today = local_today(TIMEZONE, now)
+            today = local_today(timezone, now)
             refresh_metrics(
                 client,
                 warehouse_path=settings.warehouse_path,
                 connection_name=CONNECTION,
                 organizations=organizations,
-                timezone=TIMEZONE,
+                timezone=timezone,
                 window=metrics_window(today, settings.window_days),
                 concurrency=4,
             )
             build = dbt_session.build(settings.warehouse_path, work_dir)
             yield EmulatedWarehouse(
                 scenario=scenario,
+                timezone=timezone,
                 path=settings.warehouse_path,
                 client=client,
                 organization_ids=[o.id for o in organizations if o.is_queried],

@@ -121,6 +121,11 @@ def polar_all_series(organizations: list[list[DailyValues]]) -> list[DailyValues
     return series
 
 
+def polar_all_value(series: dict, slug: str, day: date) -> int | float:
+    """The value of Polar's server-side `all` series for the slug and day."""
+    return series["all"][window_days().index(day)][slug]
+
+
 def create_raw_warehouse(path: Path, organizations: tuple = ORGANIZATIONS) -> dict:
     """Write the synthetic raw tables; returns the series keyed by scope for reference totals."""
     queried = [org for org in organizations if org[4]]

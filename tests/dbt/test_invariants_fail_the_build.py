@@ -5,13 +5,14 @@ from pathlib import Path
 import duckdb
 
 from tests.dbt.dbt_runner import WAREHOUSE_FILE_NAME, DbtSession
-from tests.dbt.raw_fixture import TODAY, create_raw_warehouse
+from tests.dbt.raw_fixture import TODAY, create_raw_warehouse, polar_all_value
 
+ROLLUP_CHECK = "assert_rollup_agrees_with_polar_all_series"
 BREAKS = [
     # ARR no longer 12 x MRR on one organization day.
     "update raw.polar_metrics set value = value + 1 where organization_id = 'org-usd' "
     "and metric_slug = 'annual_recurring_revenue' and date = ?",
-    # Polar's server-side series disagrees with the sum of organizations: a warning (live data).
+    # Polar's server-side series disagrees with the rollup: an error on an emulator connection.
     "update raw.polar_metrics set value = value + 100 where organization_id = 'all' "
     "and metric_slug = 'revenue' and date = ?",
     # Net revenue above revenue: only a warning.
@@ -33,8 +34,41 @@ def test_broken_invariants_fail_dbt_build_and_name_the_failing_tests(
 
     assert not outcome.success
     assert outcome.statuses["assert_arr_is_twelve_times_mrr"] == "fail"
-    assert outcome.statuses["assert_rollup_agrees_with_polar_all_series"] == "warn"
+    assert outcome.statuses[ROLLUP_CHECK] == "fail"  # severity error: the fixture is an emulator
     assert outcome.statuses["assert_net_revenue_at_most_revenue"] == "warn"
     # Everything else still built and passed: one broken invariant does not hide the others.
     assert outcome.statuses["assert_committed_mrr_at_most_mrr"] == "pass"
     assert outcome.statuses["polar_period_summary"] == "success"
+
+
+def test_on_live_polar_a_rollup_difference_warns_by_default_and_follows_the_dbt_vars(
+    dbt_session: DbtSession, tmp_path: Path
+) -> None:
+    """Live data move between the per-organization and `all` calls: severity and tolerance are
+    the vars `polar_all_series_live_severity` / `polar_all_series_live_tolerance`."""
+    warehouse = tmp_path / WAREHOUSE_FILE_NAME
+    series = create_raw_warehouse(warehouse)
+    revenue = polar_all_value(series, "revenue", TODAY)
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("update raw.polar_connections set environment = 'production'")
+        connection.execute(BREAKS[1], [TODAY])  # Polar's `all` revenue 100 cents above the sum
+    relative = 100 / (revenue + 100)
+    assert 0.01 < relative < 0.05
+
+    built = dbt_session.invoke(["build"], warehouse, tmp_path)
+
+    assert built.success
+    assert built.statuses[ROLLUP_CHECK] == "warn"
+    assert built.messages[ROLLUP_CHECK].startswith("Got 1 result")  # the one broken day
+
+    def check(dbt_vars: str) -> tuple[str, str]:
+        outcome = dbt_session.invoke(
+            ["test", "--select", ROLLUP_CHECK, "--vars", dbt_vars], warehouse, tmp_path
+        )
+        return outcome.statuses[ROLLUP_CHECK], outcome.messages[ROLLUP_CHECK]
+
+    assert check("{polar_all_series_live_severity: error}")[0] == "fail"
+    assert check("{polar_all_series_live_tolerance: 0.01}")[0] == "warn"
+    assert check("{polar_all_series_live_tolerance: 0.05}")[0] == "pass"
+    status, message = check("{polar_all_series_live_severity: loud}")
+    assert status == "error" and "polar_all_series_live_severity" in message

@@ -1,6 +1,10 @@
--- The daily multi-organization rollup, one value per connection x date x catalogue metric:
--- additive metrics are the sum of organizations, `polar_all` ones come from Polar's server-side
--- series, and ratios are recomputed from their summed components (never averaged).
+-- The daily multi-organization rollup, one value per connection x date x catalogue metric,
+-- equal to Polar's own multi-organization series (the catalogue's `org_aggregation` decides):
+-- additive metrics are the sum of organizations, ratios are recomputed from their summed
+-- components (never averaged), and `polar_all` ones come from Polar's server-side series: the
+-- values Polar derives AFTER summing that no sum of the per-organization values reproduces
+-- (e.g. cashflow = round(revenue - sub-cent costs) per day: rounded once by Polar over the sum,
+-- once per organization in the organizations' own values).
 -- Polar rounds a day's ratio of whole units (cents, counts) up; so does the rollup.
 with scoped as (
     select connection_name, series, metric_date, metric_slug, metric_value
