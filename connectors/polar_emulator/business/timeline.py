@@ -38,3 +38,56 @@ def subscriptions_at(subs: Subscriptions, now: float) -> SubscriptionsAt:
         amount=np.where(upgraded, subs.upgraded_amount, subs.amount),
         monthly_usd=np.where(upgraded, subs.upgraded_monthly_usd, subs.monthly_usd),
     )
+
+
+@dataclass(frozen=True)
+class SubscriptionRows:
+    """Polar's view of some subscriptions at `now`: status, period, cancellation, change."""
+
+    status: np.ndarray  # trialing | active | canceled
+    period_start: np.ndarray
+    period_end: np.ndarray
+    canceled: np.ndarray  # inf = not canceled
+    end: np.ndarray  # inf = no scheduled end
+    at_period_end: np.ndarray  # bool: cancel_at_period_end
+    product: np.ndarray
+    amount: np.ndarray
+    modified: np.ndarray  # last change by now, inf = never modified
+
+
+def subscription_rows(subs: Subscriptions, rows: np.ndarray, now: float) -> SubscriptionRows:
+    """The current state of subscriptions `rows` (all started by `now`)."""
+    current = subscriptions_at(subs, now)
+    created, paid_from, interval = subs.created[rows], subs.paid_from[rows], subs.interval[rows]
+    canceled, end = current.canceled[rows], current.end[rows]
+    reference = np.minimum(now, end - 1e-6)  # the last period of an ended subscription
+    trialing = reference < paid_from
+    cycle = np.floor(np.maximum(reference - paid_from, 0) / interval)
+    period_start = np.where(trialing, created, paid_from + cycle * interval)
+    period_end = np.where(trialing, paid_from, period_start + interval)
+    status = np.where(end <= now, "canceled", np.where(trialing, "trialing", "active"))
+    changes = np.stack(
+        [
+            np.where(period_start > created, period_start, -np.inf),
+            np.where(np.isfinite(canceled), canceled, -np.inf),
+            np.where(end <= now, end, -np.inf),
+            np.where(subs.uncanceled[rows] <= now, subs.uncanceled[rows], -np.inf),
+            np.where(subs.upgraded[rows] <= now, subs.upgraded[rows], -np.inf),
+        ]
+    ).max(axis=0)
+    return SubscriptionRows(
+        status=status,
+        period_start=period_start,
+        period_end=period_end,
+        canceled=canceled,
+        end=end,
+        at_period_end=np.isfinite(canceled) & (end > canceled),
+        product=current.product[rows],
+        amount=current.amount[rows],
+        modified=np.where(np.isfinite(changes), changes, np.inf),
+    )
+
+
+def billable_at(subs: Subscriptions, now: float) -> np.ndarray:
+    """Mask of subscriptions trialing or active at `now` (Polar's billable statuses)."""
+    return (subs.created <= now) & (subscriptions_at(subs, now).end > now)
