@@ -10,7 +10,7 @@ unordered; the emulator breaks them by organization and row, so pages are reprod
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from connectors.polar_emulator.http.query_validation import (
     parse_uuid4,
 )
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_PAGE_SIZE = 100  # API_PAGINATION_MAX_LIMIT: larger limits are clamped, not refused
 DEFAULT_PAGE_SIZE = 10
 
@@ -94,13 +95,13 @@ class QueryReader:
         raw = self.params.get(name)
         return None if raw is None else self.collector.take(parse_bool(["query", name], raw))
 
-    def instant(self, name: str) -> float | None:
-        """A datetime parameter as epoch seconds (None when absent)."""
+    def instant(self, name: str) -> int | None:
+        """A datetime parameter as epoch microseconds (None when absent); see `micros`."""
         raw = self.params.get(name)
         if raw is None:
             return None
         parsed: datetime | None = self.collector.take(parse_datetime(["query", name], raw))
-        return None if parsed is None else parsed.timestamp()
+        return None if parsed is None else (parsed - _EPOCH) // timedelta(microseconds=1)
 
     def metadata(self) -> dict[str, list[str]] | None:
         """`metadata[key]=value` filters (None when absent)."""
@@ -179,6 +180,15 @@ def envelope(items: list[dict[str, Any]], total: int, limit: int) -> dict[str, A
         "items": items,
         "pagination": {"total_count": total, "max_page": math.ceil(total / limit)},
     }
+
+
+def micros(times: np.ndarray) -> np.ndarray:
+    """Epoch seconds as the whole microseconds the JSON shows (render.iso floors the same way).
+
+    Datetime filters compare these, so a bound copied from an item's timestamp selects
+    exactly the items whose rendered timestamp passes it.
+    """
+    return np.floor(np.asarray(times, dtype=np.float64) * 1_000_000)
 
 
 def no_nulls(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

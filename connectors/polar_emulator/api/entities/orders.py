@@ -10,6 +10,7 @@ from connectors.polar_emulator.api.entities.listing import (
     Part,
     QueryReader,
     SortKey,
+    micros,
     no_nulls,
 )
 from connectors.polar_emulator.api.entities.lookups import checkout_rows, subscription_ids
@@ -78,9 +79,9 @@ class OrderListing:
         orders = history.orders
         rows = np.arange(int(np.searchsorted(orders.time, now, "right")))
         if self.created_after is not None:
-            rows = rows[orders.time[rows] > self.created_after]
+            rows = rows[micros(orders.time[rows]) > self.created_after]
         if self.created_before is not None:
-            rows = rows[orders.time[rows] < self.created_before]
+            rows = rows[micros(orders.time[rows]) < self.created_before]
         keep = np.ones(rows.size, dtype=bool)
         products = history.products
         if self.product_ids is not None:

@@ -1,9 +1,7 @@
 """JSON forms shared by the entity endpoints."""
 
 import math
-from datetime import UTC, datetime, timedelta
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+import time
 
 
 def iso(seconds: float) -> str | None:
@@ -14,8 +12,9 @@ def iso(seconds: float) -> str | None:
     """
     if not math.isfinite(seconds):
         return None
-    moment = _EPOCH + timedelta(microseconds=math.floor(seconds * 1_000_000))
-    return moment.isoformat().replace("+00:00", "Z")
+    whole, micros = divmod(math.floor(seconds * 1_000_000), 1_000_000)
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+    return f"{text}.{micros:06d}Z" if micros else f"{text}Z"
 
 
 def iso_if_by(seconds: float, now: float) -> str | None:

@@ -11,6 +11,7 @@ from connectors.polar_emulator.api.entities.listing import (
     QueryReader,
     SortKey,
     infinite_is_null,
+    micros,
     no_nulls,
 )
 from connectors.polar_emulator.api.entities.subscription_json import subscriptions_json
@@ -167,9 +168,10 @@ class SubscriptionListing:
 
 
 def _within(
-    times: np.ndarray, after: float | None, before: float | None, inclusive: bool = False
+    times: np.ndarray, after: int | None, before: int | None, inclusive: bool = False
 ) -> np.ndarray:
     keep = np.ones(times.size, dtype=bool)
+    times = micros(times)
     if after is not None:
         keep &= (times >= after) if inclusive else (times > after)
     if before is not None:
