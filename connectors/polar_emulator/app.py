@@ -26,6 +26,7 @@ from connectors.polar_emulator.routes.discovery import (
     revoke_endpoint,
     userinfo_endpoint,
 )
+from connectors.polar_emulator.routes.entities import ROUTES as ENTITY_ROUTES
 from connectors.polar_emulator.routes.register import configure_client, register_client
 from connectors.polar_emulator.routes.token import token_endpoint
 from connectors.polar_emulator.state import EmulatorState
@@ -74,7 +75,7 @@ def create_app(config: EmulatorConfig | None = None, world: object | None = None
     config = config or EmulatorConfig()
     state = EmulatorState(config, world if world is not None else build_world(config))
     app = Starlette(
-        routes=[*OAUTH_ROUTES, *API_ROUTES, *CONTROL_ROUTES],
+        routes=[*OAUTH_ROUTES, *API_ROUTES, *ENTITY_ROUTES, *CONTROL_ROUTES],
         middleware=[
             Middleware(BodyLimitMiddleware),
             Middleware(PolarHeadersMiddleware),

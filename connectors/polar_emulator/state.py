@@ -43,6 +43,7 @@ class EmulatorState:
         self.limiter = FixedWindowLimiter()
         self._started = time.monotonic()
         self.clock_shift = timedelta(0)  # tests move time forward (code expiry) through this
+        self.business_shift = timedelta(0)  # `/__emulator__/clock`: the business only
         self.demo_client_id, self._demo_client_secret = self.clients.create_demo_client(
             config, self.auth_clock()
         )
@@ -56,9 +57,14 @@ class EmulatorState:
         return self._demo_client_secret
 
     def clock(self) -> datetime:
-        """Aware UTC now: the configured fixed time or the real clock, plus any test shift."""
+        """Aware UTC now of the business: fixed or real time, plus the test and clock shifts."""
         base = self.config.now.astimezone(UTC) if self.config.now else datetime.now(UTC)
-        return base + self.clock_shift
+        return base + self.clock_shift + self.business_shift
+
+    def advance_business(self, days: float) -> datetime:
+        """Move the simulated business forward; tokens and codes keep their own time."""
+        self.business_shift += timedelta(days=days)
+        return self.clock()
 
     def auth_clock(self) -> datetime:
         """Aware UTC now for OAuth lifetimes: runs in real time even from a fixed `config.now`.

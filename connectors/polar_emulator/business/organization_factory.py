@@ -3,12 +3,10 @@
 import re
 from datetime import UTC, datetime, timedelta
 
+from connectors.polar_emulator.business.currency import COUNTRY_BY_CURRENCY
 from connectors.polar_emulator.business.derived_ids import derived_int, derived_uuid4
 from connectors.polar_emulator.business.simulation_model import HISTORY_START, BusinessProfile
 from connectors.polar_emulator.business.world_model import EmulatedOrganization
-
-AVERAGE_FX_TO_USD = {"usd": 1.0, "eur": 1.08, "gbp": 1.27, "cad": 0.73, "aud": 0.66}
-COUNTRY_BY_CURRENCY = {"usd": "US", "eur": "DE", "gbp": "GB", "cad": "CA", "aud": "AU"}
 
 
 def slugify(name: str) -> str:
@@ -29,7 +27,6 @@ def business_profile(
         seed=seed,
         start=start.timestamp(),
         currency=currency,
-        fx_to_usd=AVERAGE_FX_TO_USD.get(currency, 1.0),
         daily_new_subscriptions=scale * (0.8 + 0.4 * _fraction(seed, "demand")),
         yearly_growth=1.2 + 0.5 * _fraction(seed, "growth"),
         monthly_churn=0.04 + 0.04 * _fraction(seed, "churn"),

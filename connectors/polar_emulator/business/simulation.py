@@ -4,54 +4,32 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from connectors.polar_emulator.business.derived_ids import derived_int, derived_uuid4, hash_uniform
+from connectors.polar_emulator.business.catalogue import (
+    list_prices,
+    product_catalogue,
+    relaunched_products,
+)
+from connectors.polar_emulator.business.currency import monthly_usd_cents, to_usd_cents
+from connectors.polar_emulator.business.derived_ids import hash_uniform
 from connectors.polar_emulator.business.simulation_blocks import Block, simulate_block
 from connectors.polar_emulator.business.simulation_model import (
     DAY,
-    MONTH,
     YEAR,
     BusinessProfile,
     Checkouts,
     CostEvents,
     Orders,
     OrganizationHistory,
-    Product,
     Seats,
     Subscriptions,
 )
+from connectors.polar_emulator.business.subscription_changes import discounted, reactivate, upgrade
 
 POLAR_FEE_RATE = 0.04  # Polar's fee: 4% + 40 cents per payment
 POLAR_FEE_FIXED = 40
 REFUND_SHARE = 0.025
 FAILED_PAYMENT_SHARE_AFTER_DROP = 0.85
 _ONE_TIME_KEY_BASE = 1 << 42  # hash keys of one-time orders, apart from renewal keys
-
-
-def product_catalogue(profile: BusinessProfile) -> tuple[Product, ...]:
-    """The organization's products: monthly, yearly, seat-based, add-on and one-time ones."""
-    scale = 1 + (derived_int(profile.seed, "prices") % 5) / 4  # 1.0 .. 2.0
-    specs = [
-        ("Starter", "recurring", MONTH, 900, 14, False, False),
-        ("Pro", "recurring", MONTH, 2900, 14, False, False),
-        ("Pro (yearly)", "recurring", YEAR, 29000, 0, False, False),
-        ("Team", "recurring", MONTH, 1200, 14, True, False),
-        ("Priority support", "recurring", MONTH, 900, 0, False, True),
-        ("Template pack", "one_time", 0.0, 2900, 0, False, False),
-        ("Lifetime license", "one_time", 0.0, 14900, 0, False, False),
-    ]
-    return tuple(
-        Product(
-            id=derived_uuid4(profile.seed, "product", index),
-            name=name,
-            billing_type=billing_type,
-            interval_seconds=interval,
-            price_amount=int(round(price * scale / 100) * 100 - 1) if price > 900 else price,
-            trial_days=trial,
-            seat_based=seats,
-            add_on=add_on,
-        )
-        for index, (name, billing_type, interval, price, trial, seats, add_on) in enumerate(specs)
-    )
 
 
 def _quarter_start(moment: datetime) -> datetime:
@@ -82,36 +60,32 @@ def block_spans(start: float, horizon: float) -> list[tuple[int, float, float]]:
     return spans
 
 
-def fx_rate(profile: BusinessProfile, times: np.ndarray) -> np.ndarray:
-    """Presentment -> USD rate at each time (a gentle wave around the average for non-USD)."""
-    if profile.currency == "usd":
-        return np.ones_like(times)
-    return profile.fx_to_usd * (1 + 0.02 * np.sin(2 * np.pi * times / (97 * DAY)))
-
-
-def _subscription_payments(subs: dict[str, np.ndarray], horizon: float) -> dict[str, np.ndarray]:
+def _subscription_payments(subs: Subscriptions, horizon: float) -> dict[str, np.ndarray]:
     """One order per billing period started before the subscription ended (or the horizon)."""
-    stop = np.minimum(subs["end"], horizon)
-    span = (stop - subs["paid_from"]) / subs["interval"]
-    counts = np.where(stop > subs["paid_from"], np.ceil(span - 1e-9), 0).astype(np.int64)
+    stop = np.minimum(subs.end, horizon)
+    span = (stop - subs.paid_from) / subs.interval
+    counts = np.where(stop > subs.paid_from, np.ceil(span - 1e-9), 0).astype(np.int64)
     owner = np.repeat(np.arange(counts.size), counts)
     cycle = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    after_trial = subs["paid_from"][owner] > subs["created"][owner]
+    after_trial = subs.paid_from[owner] > subs.created[owner]
     reason = np.where(cycle > 0, 2, np.where(after_trial, 3, 1))
+    time = subs.paid_from[owner] + cycle * subs.interval[owner]
+    upgraded = time >= subs.upgraded[owner]
     return {
-        "time": subs["paid_from"][owner] + cycle * subs["interval"][owner],
+        "time": time,
         "subscription": owner,
-        "product": subs["product"][owner],
-        "customer": subs["customer"][owner],
-        "amount": subs["amount"][owner],
+        "product": np.where(upgraded, subs.upgraded_product[owner], subs.product[owner]),
+        "customer": subs.customer[owner],
+        "amount": np.where(upgraded, subs.upgraded_amount[owner], subs.amount[owner]),
         "billing_reason": reason,
         "key": owner * 4096 + cycle,
+        "cycle": cycle,
     }
 
 
 def _orders(
     profile: BusinessProfile,
-    subs: dict[str, np.ndarray],
+    subs: Subscriptions,
     one_time: dict[str, np.ndarray],
     horizon: float,
 ) -> Orders:
@@ -122,9 +96,10 @@ def _orders(
         "subscription": np.concatenate([payments["subscription"], np.full(n_one_time, -1)]),
         "product": np.concatenate([payments["product"], one_time["product"]]),
         "customer": np.concatenate([payments["customer"], one_time["customer"]]),
-        "amount": np.concatenate([payments["amount"], one_time["amount"]]),
+        "amount": np.concatenate([payments["amount"], one_time["amount"]]).astype(np.int64),
         "billing_reason": np.concatenate([payments["billing_reason"], np.zeros(n_one_time, int)]),
         "key": np.concatenate([payments["key"], _ONE_TIME_KEY_BASE + np.arange(n_one_time)]),
+        "cycle": np.concatenate([payments["cycle"], np.zeros(n_one_time, int)]),
     }
     keep = joined["time"] < horizon
     if profile.drop_from is not None:
@@ -136,21 +111,26 @@ def _orders(
 
 
 def _priced_orders(profile: BusinessProfile, rows: dict[str, np.ndarray]) -> Orders:
-    amount_usd = np.rint(rows["amount"] * fx_rate(profile, rows["time"])).astype(np.int64)
+    """USD revenue at the fixed rate, Polar's fee, and the refunds (in both currencies)."""
+    amount_usd = to_usd_cents(rows["amount"], profile.currency)
     refunded = hash_uniform(profile.seed, rows["key"], 1) < REFUND_SHARE
     full = hash_uniform(profile.seed, rows["key"], 3) < 0.7
-    refund = np.where(full, amount_usd, amount_usd // 2)
+    refund = np.where(refunded, np.where(full, rows["amount"], rows["amount"] // 2), 0)
     delay = (1 + 20 * hash_uniform(profile.seed, rows["key"], 2)) * DAY
     return Orders(
         time=rows["time"],
         subscription=rows["subscription"],
         product=rows["product"],
         customer=rows["customer"],
+        amount=rows["amount"],
         amount_usd=amount_usd,
         fee_usd=np.rint(amount_usd * POLAR_FEE_RATE + POLAR_FEE_FIXED).astype(np.int64),
-        refund_usd=np.where(refunded, refund, 0),
+        refund_amount=refund,
+        refund_usd=to_usd_cents(refund, profile.currency),
         refunded_at=np.where(refunded, rows["time"] + delay, np.inf),
         billing_reason=rows["billing_reason"],
+        key=rows["key"],
+        cycle=rows["cycle"],
     )
 
 
@@ -168,6 +148,27 @@ def _seats(profile: BusinessProfile, subs: Subscriptions) -> Seats:
     return Seats(subscription=owner, claimed=claimed)
 
 
+def _customer_created(
+    count: int, subs: dict[str, np.ndarray], one_time: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Each customer's first activity: a subscription started or a purchase (paid or not)."""
+    first = np.full(count, np.inf)
+    np.minimum.at(first, subs["customer"].astype(np.int64), subs["created"])
+    np.minimum.at(first, one_time["customer"].astype(np.int64), one_time["time"])
+    return first
+
+
+def _subscriptions(
+    profile: BusinessProfile, subs: dict[str, np.ndarray], prices: np.ndarray
+) -> Subscriptions:
+    subs = {**subs, "discounted": discounted(subs, prices)}
+    subs = upgrade(profile.seed, reactivate(profile.seed, subs), prices)
+    months = np.where(subs["interval"] >= YEAR, 12, 1)
+    monthly = monthly_usd_cents(subs["amount"], months, profile.currency)
+    upgraded = monthly_usd_cents(subs["upgraded_amount"], months, profile.currency)
+    return Subscriptions(monthly_usd=monthly, upgraded_monthly_usd=upgraded, **subs)
+
+
 def simulate_organization(profile: BusinessProfile, horizon: float) -> OrganizationHistory:
     """Everything the organization's business did from its start up to `horizon`."""
     products = product_catalogue(profile)
@@ -180,19 +181,21 @@ def simulate_organization(profile: BusinessProfile, horizon: float) -> Organizat
     if not blocks:
         blocks.append(simulate_block(profile, products, 0, np.arange(0.0), 0))
     subs = _join(blocks, "subs")
+    subs["product"] = relaunched_products(products, subs["product"], subs["created"])
     checkouts = _join(blocks, "checkouts")
-    costs = _join(blocks, "costs")
-    # Polar rounds each subscription's monthly-normalized, USD-converted amount (queries.py).
-    monthly = np.rint(subs["amount"] * profile.fx_to_usd * MONTH / subs["interval"])
-    subscriptions = Subscriptions(monthly_usd=monthly, **subs)
+    checkouts["product"] = relaunched_products(products, checkouts["product"], checkouts["opened"])
+    one_time = _join(blocks, "one_time")
+    subscriptions = _subscriptions(profile, subs, list_prices(products))
     return OrganizationHistory(
         products=products,
         subscriptions=subscriptions,
-        orders=_orders(profile, subs, _join(blocks, "one_time"), horizon),
+        orders=_orders(profile, subscriptions, one_time, horizon),
         checkouts=Checkouts(**checkouts),
         seats=_seats(profile, subscriptions),
-        cost_events=CostEvents(**costs),
+        cost_events=CostEvents(**_join(blocks, "costs")),
         customer_count=customers,
         customer_seed=profile.seed,
         horizon=horizon,
+        customer_created=_customer_created(customers, subs, one_time),
+        currency=profile.currency,
     )

@@ -47,6 +47,17 @@ class Product:
     trial_days: int
     seat_based: bool = False
     add_on: bool = False
+    created_at: float = 0.0
+    archived_at: float = float("inf")  # archived products keep their subscribers
+    description: str | None = None
+    price_id: str = ""
+
+    @property
+    def interval(self) -> str | None:
+        """Polar's recurring_interval: month, year, or None for one-time products."""
+        if self.billing_type != "recurring":
+            return None
+        return "year" if self.interval_seconds >= YEAR else "month"
 
 
 @dataclass(frozen=True)
@@ -55,8 +66,7 @@ class BusinessProfile:
 
     seed: int
     start: float  # history begins (the organization's creation)
-    currency: str
-    fx_to_usd: float  # average presentment -> USD rate
+    currency: str  # presentment currency of every amount (converted by business.currency)
     daily_new_subscriptions: float
     yearly_growth: float
     monthly_churn: float
@@ -73,16 +83,26 @@ class Subscriptions:
 
     created: np.ndarray  # started_at (trial start for trials)
     paid_from: np.ndarray  # trial end, or created when there is no trial
-    canceled: np.ndarray  # canceled_at, inf if never
-    end: np.ndarray  # ended_at / ends_at, inf if never
+    canceled: np.ndarray  # final canceled_at, inf if never
+    end: np.ndarray  # final ended_at / ends_at, inf if never
     reason: np.ndarray  # index into CANCELLATION_REASONS
-    amount: np.ndarray  # presentment cents per period (net of discount)
-    monthly_usd: np.ndarray  # float USD cents per month (MRR contribution)
+    amount: np.ndarray  # presentment cents per period (net of discount), before any upgrade
+    monthly_usd: np.ndarray  # USD cents per month of `amount` (MRR contribution)
     interval: np.ndarray  # seconds per billing period
     product: np.ndarray
     customer: np.ndarray
     add_on: np.ndarray  # bool: a second subscription of a customer who has a base one
     seats: np.ndarray  # 0 unless seat-based
+    discounted: np.ndarray  # bool: bought with the organization's launch discount
+    # Reactivations: a cancellation at period end, undone before the end (inf = none).
+    first_canceled: np.ndarray
+    first_end: np.ndarray
+    uncanceled: np.ndarray
+    # Upgrades: from `upgraded` on (a renewal), product, amount and MRR change (inf = none).
+    upgraded: np.ndarray
+    upgraded_product: np.ndarray
+    upgraded_amount: np.ndarray
+    upgraded_monthly_usd: np.ndarray
 
 
 @dataclass
@@ -93,11 +113,15 @@ class Orders:
     subscription: np.ndarray  # index into Subscriptions, -1 for one-time purchases
     product: np.ndarray
     customer: np.ndarray
+    amount: np.ndarray  # net_amount: presentment cents after discount, before tax
     amount_usd: np.ndarray  # net_amount converted to USD cents (revenue)
     fee_usd: np.ndarray  # Polar's fee, USD cents
-    refund_usd: np.ndarray  # refunded amount, 0 when never refunded
+    refund_amount: np.ndarray  # refunded presentment cents, 0 when never refunded
+    refund_usd: np.ndarray  # refund_amount converted to USD cents
     refunded_at: np.ndarray  # inf when never refunded
     billing_reason: np.ndarray  # index into BILLING_REASONS
+    key: np.ndarray  # stable identity: subscription * 4096 + cycle, or 2**42 + purchase number
+    cycle: np.ndarray  # billing period number of subscription payments, 0 for purchases
 
 
 @dataclass
@@ -140,4 +164,7 @@ class OrganizationHistory:
     customer_count: int
     customer_seed: int
     horizon: float
+    customer_created: np.ndarray = field(repr=False)  # first activity of each customer
+    currency: str = "usd"
     customer_index_by_id: dict[str, int] | None = field(default=None, repr=False)  # lazy
+    lookups: dict[str, object] = field(default_factory=dict, repr=False)  # lazy, per history

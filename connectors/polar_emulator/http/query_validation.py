@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -149,3 +149,47 @@ class Collector:
         """Raise FastAPI's RequestValidationError (422) if anything failed."""
         if self.errors:
             raise validation_error("RequestValidationError", self.errors)
+
+
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
+def parse_bool(loc: list[Any], raw: str) -> bool | ErrorItem:
+    """A boolean the way pydantic reads one from a query string, or its `bool_parsing` error."""
+    lowered = raw.strip().lower()
+    if lowered in _TRUE or lowered in _FALSE:
+        return lowered in _TRUE
+    return {
+        "type": "bool_parsing",
+        "loc": loc,
+        "msg": "Input should be a valid boolean, unable to interpret input",
+        "input": raw,
+    }
+
+
+def parse_datetime(loc: list[Any], raw: str) -> datetime | ErrorItem:
+    """An aware datetime (naive = UTC, a date = its midnight, a number = Unix seconds).
+
+    Pydantic's lax datetime accepts these forms; anything else is its
+    `datetime_from_date_parsing` error.
+    """
+    text = raw.strip()
+    try:
+        return datetime.fromtimestamp(float(text), UTC)
+    except (ValueError, OverflowError):
+        pass
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        problem = _date_problem(text[:10]) if len(text) >= 10 else "input is too short"
+        if _DATE_SHAPE.match(text[:10]) and len(text) > 10:
+            problem = "invalid datetime separator, expected `T`, `t`, `_` or space"
+        return {
+            "type": "datetime_from_date_parsing",
+            "loc": loc,
+            "msg": f"Input should be a valid datetime or date, {problem}",
+            "input": raw,
+            "ctx": {"error": problem},
+        }
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from connectors.polar_emulator.api.entities.listing import MAX_PAGE_SIZE
 from connectors.polar_emulator.api.metrics.params import limits_body, parse_metrics_query
 from connectors.polar_emulator.api.metrics.service import metrics_body
 from connectors.polar_emulator.api.organizations import organization_json
@@ -23,7 +24,6 @@ from connectors.polar_emulator.http.query_validation import (
 
 ORGANIZATION_SCOPES = {"organizations:read", "organizations:write"}
 METRICS_SCOPES = {"metrics:read"}
-MAX_PAGE_SIZE = 100  # API_PAGINATION_MAX_LIMIT: larger limits are clamped, not refused
 SORT_PROPERTIES = ("created_at", "slug", "name", "next_review_threshold", "days_in_status")
 SORT_CHOICES = tuple(choice for name in SORT_PROPERTIES for choice in (name, f"-{name}"))
 

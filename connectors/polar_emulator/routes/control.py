@@ -180,6 +180,31 @@ async def demo_client(request: Request) -> Response:
     return JSONResponse({"client_id": state.demo_client_id, "redirect_uris": uris})
 
 
+def _clock_body(state: EmulatorState) -> dict[str, Any]:
+    shift = state.business_shift.total_seconds() / 86_400
+    return {"now": state.clock().isoformat().replace("+00:00", "Z"), "advanced_days": shift}
+
+
+async def get_clock(request: Request) -> Response:
+    """`GET /__emulator__/clock`: the business's now and how far it was advanced."""
+    return JSONResponse(_clock_body(_emulator(request)))
+
+
+async def advance_clock(request: Request) -> Response:
+    """`POST /__emulator__/clock {"advance_days": N}`: N days of business happen at once.
+
+    Orders, renewals, refunds, cancellations, reactivations and upgrades of those days become
+    visible to the metrics and entity endpoints alike. OAuth lifetimes are not affected.
+    """
+    state = _emulator(request)
+    body = await _json(request)
+    unknown = set(body) - {"advance_days"}
+    if unknown:
+        raise ControlError(f"unknown clock setting(s): {', '.join(sorted(unknown))}")
+    state.advance_business(_int(body, "advance_days", minimum=0))
+    return JSONResponse(_clock_body(state))
+
+
 def control_error(request: Request, error: Exception) -> Response:
     """400 with the reason a control request was refused."""
     return JSONResponse({"detail": str(error)}, status_code=400)
@@ -195,4 +220,6 @@ CONTROL_ROUTES = [
     Route("/__emulator__/organizations", add_organization, methods=["POST"]),
     Route("/__emulator__/organizations/{organization_id}", patch_organization, methods=["PATCH"]),
     Route("/__emulator__/client", demo_client, methods=["GET"]),
+    Route("/__emulator__/clock", get_clock, methods=["GET"]),
+    Route("/__emulator__/clock", advance_clock, methods=["POST"]),
 ]

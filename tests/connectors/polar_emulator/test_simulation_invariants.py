@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from connectors.polar_emulator.business.simulation_model import CANCELLATION_REASONS
+from connectors.polar_emulator.business.timeline import subscriptions_at
 from tests.connectors.polar_emulator.sim_fixtures import FIXED_NOW, TODAY, api_session, daily_window
 
 SEEDS = (1, 7, 42, 2024)
@@ -80,13 +81,15 @@ def test_mrr_is_the_rounded_monthly_amount_of_active_paying_subscriptions(start_
         subs = api.world.history(org_id, FIXED_NOW).subscriptions
     end_of_today = FIXED_NOW.replace(hour=0, minute=0, second=0) + timedelta(days=1)
     at, now = end_of_today.timestamp(), FIXED_NOW.timestamp()
+    current = subscriptions_at(subs, now)  # reactivations undone, upgrades applied by now
     exists = subs.created <= now
-    end = np.where(subs.canceled <= now, subs.end, np.inf)
+    end = current.end
     active = exists & (subs.created < at) & (end >= at)
     paying = active & (subs.paid_from < at)
+    monthly = current.monthly_usd
     assert day["active_subscriptions"] == int(active.sum())
-    assert day["monthly_recurring_revenue"] == int(subs.monthly_usd[paying].sum())
-    assert day["trial_monthly_recurring_revenue"] == int(subs.monthly_usd[active & ~paying].sum())
+    assert day["monthly_recurring_revenue"] == int(monthly[paying].sum())
+    assert day["trial_monthly_recurring_revenue"] == int(monthly[active & ~paying].sum())
     assert day["committed_subscriptions"] == int((active & np.isinf(end)).sum())
 
 

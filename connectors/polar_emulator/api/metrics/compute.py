@@ -21,6 +21,7 @@ from connectors.polar_emulator.business.simulation_model import (
     DAY,
     OrganizationHistory,
 )
+from connectors.polar_emulator.business.timeline import subscriptions_at
 
 CHURN_LOOKBACK = 30 * DAY
 REASON_COMPONENTS = tuple(
@@ -51,15 +52,15 @@ def _visible_subscriptions(
     history: OrganizationHistory, window: BucketWindow, rows: RowFilter
 ) -> dict[str, np.ndarray]:
     subs = history.subscriptions
-    keep = (subs.created <= window.now) & rows.keep(subs.product, subs.customer)
-    known_cancel = subs.canceled[keep] <= window.now  # a future cancellation is not known yet
+    now = subscriptions_at(subs, window.now)  # Polar reads each subscription's current row
+    keep = (subs.created <= window.now) & rows.keep(now.product, subs.customer)
     return {
         "created": subs.created[keep],
         "paid_from": subs.paid_from[keep],
-        "canceled": np.where(known_cancel, subs.canceled[keep], np.inf),
-        "end": np.where(known_cancel, subs.end[keep], np.inf),
+        "canceled": now.canceled[keep],
+        "end": now.end[keep],
         "reason": subs.reason[keep],
-        "monthly_usd": subs.monthly_usd[keep],
+        "monthly_usd": now.monthly_usd[keep],
         "add_on": subs.add_on[keep],
         "seats": subs.seats[keep],
         "index": np.flatnonzero(keep),

@@ -5,6 +5,7 @@ import numpy as np
 from connectors.polar_emulator.api.metrics.arrays import bucket_index, distinct_per_bucket, flow
 from connectors.polar_emulator.api.metrics.compute import RowFilter
 from connectors.polar_emulator.api.metrics.window import BucketWindow
+from connectors.polar_emulator.business.currency import net_revenue_cents
 from connectors.polar_emulator.business.simulation_model import OrganizationHistory
 
 
@@ -14,11 +15,8 @@ def _net_amounts(history: OrganizationHistory, rows: slice, now: float) -> np.nd
     Refund balance events are net of their share of the fee, so a full refund nets to zero.
     """
     orders = history.orders
-    amount = orders.amount_usd[rows]
-    after_fee = amount - orders.fee_usd[rows]
     refund = np.where(orders.refunded_at[rows] <= now, orders.refund_usd[rows], 0)
-    refunded_share = refund / np.maximum(amount, 1)
-    return after_fee - np.rint(after_fee * refunded_share).astype(np.int64)
+    return net_revenue_cents(orders.amount_usd[rows], orders.fee_usd[rows], refund)
 
 
 def _revenue_split(

@@ -1,0 +1,1 @@
+"""Polar's entity list endpoints: orders, subscriptions, customers, products, refunds."""
