@@ -154,7 +154,9 @@ def _apply_new_pii_policy(run: EntityRun) -> None:
     )
     if not had_rows or run.entity not in PERSONAL_ENTITIES:
         return
-    log.warning("%s: the PII policy changed; rewriting stored rows, then a full re-read", run.entity)
+    log.warning(
+        "%s: the PII policy changed; rewriting stored rows, then a full re-read", run.entity
+    )
     items = ew.stored_items(run.con, run.entity, run.connection_name, run.organization_id)
     with transaction(run.con):
         ew.upsert_items(
