@@ -12,6 +12,8 @@ import duckdb
 import pandas
 
 from connectors.polar.catalogue import MetricDefinition, metric_catalogue
+from orchestration.warehouse.entity_tables import ENTITY_DDL
+from orchestration.warehouse.schema import SCHEMA_VERSION
 
 RAW_DDL = """
 create schema if not exists raw;
@@ -34,7 +36,6 @@ create table raw.polar_refreshes(refresh_id varchar primary key, connection_name
     window_end date, status varchar, organizations_ok integer, organizations_failed integer,
     detail json);
 create table raw.schema_version(version integer);
-insert into raw.schema_version values (1);
 """
 
 CONNECTION = "default"
@@ -128,6 +129,9 @@ def create_raw_warehouse(path: Path, organizations: tuple = ORGANIZATIONS) -> di
     series["all"] = polar_all_series(list(series.values()))
     with duckdb.connect(str(path)) as connection:
         connection.execute(RAW_DDL)
+        for statement in ENTITY_DDL:  # the entity tables, empty
+            connection.execute(statement)
+        connection.execute("insert into raw.schema_version values (?)", [SCHEMA_VERSION])
         connection.execute(
             "insert into raw.polar_connections values (?, 'emulator', 'active', ?)",
             [CONNECTION, NOW],
