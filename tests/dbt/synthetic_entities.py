@@ -10,6 +10,7 @@ orders, orders a minute either side of local midnight, deleted customers and pro
 
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -64,7 +65,10 @@ def local_midnight(day_offset: int) -> datetime:
 def synthetic_business(organization_id: str, currency: str, seed: int) -> Business:
     """A business of a few dozen customers and subscriptions and ~150 orders."""
     rng = random.Random(seed)
-    new_id = lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4))  # noqa: E731
+
+    def new_id() -> str:
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
     products = [_product(new_id(), plan, currency) for plan in PLANS]
     products += [
         {**_product(new_id(), ("Old plan", "month", 1, 1500), currency), "is_archived": True},
@@ -123,7 +127,7 @@ def _subscription(
     customers: list[Item],
     currency: str,
 ) -> Item:
-    product = rng.choice([p for p in products[:5]])
+    product = rng.choice(products[:5])  # the recurring plans
     price = product["prices"][0]["price_amount"]
     started = NOW - timedelta(seconds=rng.uniform(3_600, 150 * 86_400))
     trial_end = started + 14 * DAY if rng.random() < 0.25 else None
@@ -159,7 +163,7 @@ def _subscription(
 
 def _orders(
     rng: random.Random,
-    new_id: Any,
+    new_id: Callable[[], str],
     products: list[Item],
     customers: list[Item],
     subscriptions: list[Item],

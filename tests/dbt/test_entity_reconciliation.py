@@ -155,7 +155,7 @@ def test_entities_that_reconcile_show_no_difference_on_any_compared_day(reconcil
     assert reconciled.build.statuses[LIVE_CHECK] == "pass"
 
 
-def test_polar_values_are_not_trivial(reconciled: Built) -> None:
+def test_compared_days_carry_real_amounts_not_only_zeros(reconciled: Built) -> None:
     totals = dict(
         query(
             reconciled.path,
