@@ -6,7 +6,9 @@ Authentication is any `httpx.Auth` (the OAuth connection refreshes tokens inside
 """
 
 import logging
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date
 from importlib import metadata
@@ -73,6 +75,9 @@ class PolarClient:
         self.budget = RequestBudget(rate_limit_per_minute, sleep=sleep)
         self.backoff = Backoff()
         self._sleep = sleep
+        # Requests sent per path, retries included (each one drew from the budget).
+        self._sent: Counter[str] = Counter()
+        self._sent_lock = threading.Lock()
         self._http = httpx.Client(
             base_url=api_base_url.rstrip("/"),
             auth=auth,
@@ -131,6 +136,15 @@ class PolarClient:
         """Polar's advertised date limits: `min_date` and per-interval `min_days`/`max_days`."""
         return self._get_json("/v1/metrics/limits", [])
 
+    def get_json(self, path: str, params: QueryParams) -> dict[str, Any]:
+        """GET a JSON object from `path` with the retries, timeouts and budget of every call."""
+        return self._request(path, params)[1]
+
+    def requests_sent(self, path: str) -> int:
+        """How many requests (retries included) this client has sent to `path` so far."""
+        with self._sent_lock:
+            return self._sent[path]
+
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
@@ -149,6 +163,8 @@ class PolarClient:
         last_failure = _Transient("no attempt made")
         for attempt in range(1, self.max_attempts + 1):
             self.budget.acquire()
+            with self._sent_lock:
+                self._sent[path] += 1
             try:
                 return self._attempt(path, params)
             except _Transient as transient:

@@ -17,6 +17,11 @@ DEFAULT_WINDOW_DAYS = 90
 # Ten concurrent calls: a refresh of N organizations makes N + 2 calls whatever the concurrency,
 # and the request budget keeps them under Polar's limit; ten in flight hide its latency.
 DEFAULT_CONCURRENCY = 10
+# Orders change after creation (refunds, disputes): each sync re-reads this many days of them.
+DEFAULT_ORDERS_LOOKBACK_DAYS = 35
+# Customers have no time filter: new ones are read every sync, all of them once a week.
+DEFAULT_CUSTOMERS_SWEEP_DAYS = 7
+PII_MODES = ("hash", "keep", "drop")
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,10 @@ class PolarSettings:
     window_days: int
     concurrency: int
     rate_limit_per_minute: int | None
+    customer_pii: str = "hash"  # hash | keep | drop (connectors.polar.pii)
+    pii_key: str | None = field(default=None, repr=False)
+    orders_lookback_days: int = DEFAULT_ORDERS_LOOKBACK_DAYS
+    customers_sweep_days: int = DEFAULT_CUSTOMERS_SWEEP_DAYS
 
     @property
     def token_store_path(self) -> Path:
@@ -125,7 +134,37 @@ class PolarSettings:
             rate_limit_per_minute=(
                 environment.rate_limit_per_minute if rate_limit is None else (rate_limit or None)
             ),
+            customer_pii=customer_pii_mode(env.get("POLAR_METRICS_CUSTOMER_PII", "hash")),
+            pii_key=env.get("POLAR_METRICS_PII_KEY") or None,
+            orders_lookback_days=_int_setting(
+                env,
+                "POLAR_METRICS_ORDERS_LOOKBACK_DAYS",
+                DEFAULT_ORDERS_LOOKBACK_DAYS,
+                minimum=1,
+                maximum=3650,
+            )
+            or DEFAULT_ORDERS_LOOKBACK_DAYS,
+            customers_sweep_days=_int_setting(
+                env,
+                "POLAR_METRICS_CUSTOMERS_SWEEP_DAYS",
+                DEFAULT_CUSTOMERS_SWEEP_DAYS,
+                minimum=0,
+                maximum=365,
+            )
+            or 0,
         )
+
+
+def customer_pii_mode(value: str) -> str:
+    """`hash`, `keep` or `drop` (POLAR_METRICS_CUSTOMER_PII), or a clear error."""
+    mode = value.strip().lower() or "hash"
+    if mode not in PII_MODES:
+        raise ConfigurationError(
+            f"POLAR_METRICS_CUSTOMER_PII={value!r} is not understood: use 'hash' (default: "
+            "email, names and address replaced by a keyed hash), 'keep' (stored as Polar sends "
+            "them) or 'drop' (not stored)."
+        )
+    return mode
 
 
 def validate_timezone(name: str) -> str:

@@ -44,6 +44,18 @@ class PolarAPIError(PolarError):
         self.status_code = status_code
 
 
+class InsufficientScopeError(PolarAPIError):
+    """Polar answered 403 `insufficient_scope`: the token lacks a scope the endpoint requires."""
+
+    def __init__(self, message: str, *, scopes: tuple[str, ...] = ()) -> None:
+        super().__init__(message, status_code=403)
+        self.scopes = scopes
+
+
+class EndpointNotServedError(PolarAPIError):
+    """Polar answered 404 to a list endpoint: this Polar (or emulator) does not serve it."""
+
+
 class RateLimitedError(PolarAPIError):
     """Polar kept answering 429 after the allowed number of waits."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from connectors.polar.errors import PolarAPIError
+from connectors.polar.errors import InsufficientScopeError, PolarAPIError
 
 # Polar's token shapes (polar_at_u_..., polar_rt_u_..., polar_ac_..., polar_pat_...): scrubbed
 # from anything Polar echoes back, so an error message can never carry one.
@@ -85,7 +85,20 @@ def error_for_response(response: httpx.Response) -> PolarAPIError:
     where = f"{request.method} {request.url.path}"
     hint = _what_to_do(response)
     message = f"Polar answered {status} to {where}: {polar_message(response)}."
+    if status == 403 and _is_insufficient_scope(response):
+        return InsufficientScopeError(f"{message} {hint}".strip(), scopes=required_scopes(response))
     return PolarAPIError(f"{message} {hint}".strip(), status_code=status)
+
+
+def _is_insufficient_scope(response: httpx.Response) -> bool:
+    challenge = response.headers.get("WWW-Authenticate", "")
+    return "insufficient_scope" in challenge or "insufficient_scope" in response.text
+
+
+def required_scopes(response: httpx.Response) -> tuple[str, ...]:
+    """The scopes Polar's `WWW-Authenticate` challenge says the endpoint accepts (maybe none)."""
+    needed = re.search(r'scope="([^"]*)"', response.headers.get("WWW-Authenticate", ""))
+    return tuple(needed.group(1).split()) if needed else ()
 
 
 def _what_to_do(response: httpx.Response) -> str:
@@ -93,10 +106,9 @@ def _what_to_do(response: httpx.Response) -> str:
     if status == 401:
         return "The access token was refused: reconnect with `polar-metrics connect`."
     if status == 403:
-        challenge = response.headers.get("WWW-Authenticate", "")
-        if "insufficient_scope" in challenge or "insufficient_scope" in response.text:
-            needed = re.search(r'scope="([^"]*)"', challenge)
-            scopes = f" ({needed.group(1)})" if needed else ""
+        if _is_insufficient_scope(response):
+            needed = required_scopes(response)
+            scopes = f" ({' '.join(needed)})" if needed else ""
             return (
                 f"The token lacks a required scope{scopes}: reconnect with `polar-metrics "
                 "connect` and grant the requested scopes."

@@ -1,14 +1,18 @@
 """`polar-metrics refresh`, `backfill` and `demo`: the pipeline from the command line."""
 
 import argparse
+import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 from connectors.polar.config import DEFAULT_CONNECTION
 
 EXIT_PARTIAL = 3
+ENTITIES = ("products", "customers", "subscriptions", "refunds", "orders")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -70,9 +74,10 @@ def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
 
     started = time.monotonic()
     print(f"Refreshing connection '{connection_name}'...", file=sys.stderr)
-    report = run_refresh(
-        connection_name=connection_name, recent_only=recent_only, on_step=_print_step
-    )
+    with _sync_progress_on_stderr():
+        report = run_refresh(
+            connection_name=connection_name, recent_only=recent_only, on_step=_print_step
+        )
     elapsed = time.monotonic() - started
     metrics = report.materialized.get("polar_metrics_daily", {})
     if metrics:
@@ -80,6 +85,13 @@ def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
             f"Window {metrics.get('window')}: {metrics.get('organizations')} organization(s), "
             f"{metrics.get('rows_written')} rows, status {metrics.get('refresh_status')}"
         )
+    synced = [
+        f"{entity} {meta.get('rows_written')} rows / {meta.get('requests')} requests"
+        for entity in ENTITIES
+        if (meta := report.materialized.get(f"polar_{entity}"))
+    ]
+    if synced:
+        print("Entities synced: " + ", ".join(synced))
     for check in report.failed_checks:
         print(f"  check failed: {check}")
     for step, error in report.failed_steps.items():
@@ -91,6 +103,24 @@ def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
     if not report.success:
         return 1
     return EXIT_PARTIAL if metrics.get("refresh_status") == "partial" else 0
+
+
+@contextmanager
+def _sync_progress_on_stderr() -> Iterator[None]:
+    """Print the entity syncs' page progress (a long first sync) while the block runs."""
+    from orchestration.extract.entities import PROGRESS_LOGGER
+
+    logger = logging.getLogger(PROGRESS_LOGGER)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("    %(message)s"))
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
 
 
 def _print_step(step: str, ok: bool, error: str | None) -> None:

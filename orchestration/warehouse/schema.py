@@ -7,12 +7,14 @@ from collections.abc import Callable
 
 import duckdb
 
+from orchestration.warehouse.entity_tables import ENTITY_DDL
+
 # The `organization_id` of Polar's server-side sum over every active organization.
 ALL_SCOPE = "all"
 
 # The raw schema version this release writes and reads. Writers migrate older warehouses
 # (MIGRATIONS below); readers only check it.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 RAW_DDL = (
     "create schema if not exists raw",
@@ -90,8 +92,15 @@ def _expected_columns() -> dict[str, list[tuple[str, str]]]:
         scratch.close()
 
 
+def add_entity_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """1 -> 2: the raw entity tables (products ... refunds) and their sync state, empty."""
+    for statement in ENTITY_DDL:
+        con.execute(statement)
+
+
 # MIGRATIONS[v] brings a version-v warehouse to v + 1; a new schema version appends one step
 # and bumps SCHEMA_VERSION above.
 MIGRATIONS: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (
     add_missing_tables_and_columns,
+    add_entity_tables,
 )

@@ -5,6 +5,7 @@ It lets the dbt tests run without the emulator and the loader; values keep Polar
 """
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import duckdb
 import pandas
 
 from connectors.polar.catalogue import MetricDefinition, metric_catalogue
+from orchestration.warehouse.entity_tables import ENTITY_DDL
+from orchestration.warehouse.schema import SCHEMA_VERSION
 
 RAW_DDL = """
 create schema if not exists raw;
@@ -34,7 +37,6 @@ create table raw.polar_refreshes(refresh_id varchar primary key, connection_name
     window_end date, status varchar, organizations_ok integer, organizations_failed integer,
     detail json);
 create table raw.schema_version(version integer);
-insert into raw.schema_version values (1);
 """
 
 CONNECTION = "default"
@@ -56,11 +58,17 @@ def window_days() -> list[date]:
     return [TODAY - timedelta(days=offset) for offset in range(WINDOW_DAYS - 1, -1, -1)]
 
 
-def organization_series(index: int) -> list[DailyValues]:
-    """One organization's daily values, consistent with Polar's definitions."""
+def organization_series(
+    index: int, reported: Mapping[date, DailyValues] | None = None
+) -> list[DailyValues]:
+    """One organization's daily values, consistent with Polar's definitions.
+
+    `reported` replaces some base values of a day (e.g. revenue and MRR computed from synthetic
+    entities) before the values derived from them (cumulative, ARR, ratios) are computed.
+    """
     series: list[DailyValues] = []
     cumulative, net_cumulative, cumulative_costs = 50_000 * (index + 1), 40_000, 10.5
-    for day_number, _ in enumerate(window_days()):
+    for day_number, day in enumerate(window_days()):
         seed = day_number * 7 + index * 13
         values: DailyValues = {
             metric.slug: _plain_value(metric, seed) for metric in metric_catalogue()
@@ -68,10 +76,11 @@ def organization_series(index: int) -> list[DailyValues]:
         values["orders"] = seed % 4
         values["revenue"] = values["orders"] * (1_999 + index * 500)
         values["net_revenue"] = int(values["revenue"] * 0.9)
+        values["monthly_recurring_revenue"] = 10_000 * (index + 1) + day_number * 3
+        values.update((reported or {}).get(day, {}))
         cumulative += values["revenue"]
         net_cumulative += values["net_revenue"]
         values["cumulative_revenue"], values["net_cumulative_revenue"] = cumulative, net_cumulative
-        values["monthly_recurring_revenue"] = 10_000 * (index + 1) + day_number * 3
         values["committed_monthly_recurring_revenue"] = values["monthly_recurring_revenue"] - 99
         values["annual_recurring_revenue"] = 12 * values["monthly_recurring_revenue"]
         values["committed_annual_recurring_revenue"] = (
@@ -126,13 +135,26 @@ def polar_all_value(series: dict, slug: str, day: date) -> int | float:
     return series["all"][window_days().index(day)][slug]
 
 
-def create_raw_warehouse(path: Path, organizations: tuple = ORGANIZATIONS) -> dict:
-    """Write the synthetic raw tables; returns the series keyed by scope for reference totals."""
+def create_raw_warehouse(
+    path: Path,
+    organizations: tuple = ORGANIZATIONS,
+    reported: Mapping[str, Mapping[date, DailyValues]] | None = None,
+) -> dict:
+    """Write the synthetic raw tables; returns the series keyed by scope for reference totals.
+
+    `reported` gives, per organization id, day values that replace the base ones.
+    """
     queried = [org for org in organizations if org[4]]
-    series = {org[0]: organization_series(index) for index, org in enumerate(queried)}
+    series = {
+        org[0]: organization_series(index, (reported or {}).get(org[0]))
+        for index, org in enumerate(queried)
+    }
     series["all"] = polar_all_series(list(series.values()))
     with duckdb.connect(str(path)) as connection:
         connection.execute(RAW_DDL)
+        for statement in ENTITY_DDL:  # the entity tables, empty
+            connection.execute(statement)
+        connection.execute("insert into raw.schema_version values (?)", [SCHEMA_VERSION])
         connection.execute(
             "insert into raw.polar_connections values (?, 'emulator', 'active', ?)",
             [CONNECTION, NOW],

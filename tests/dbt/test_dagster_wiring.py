@@ -23,7 +23,14 @@ MARTS = (
     "polar_period_summary",
     "polar_currency_check",
     "polar_organizations",
+    "polar_orders",
+    "polar_subscriptions",
+    "polar_customers",
+    "polar_products",
+    "polar_refunds",
+    "polar_entity_reconciliation",
 )
+ENTITIES = ("products", "customers", "subscriptions", "orders", "refunds")
 
 
 def test_models_are_keyed_by_schema_and_name_in_the_polar_marts_group() -> None:
@@ -44,6 +51,9 @@ def test_sources_map_to_the_raw_extraction_assets() -> None:
         dg.AssetKey("polar_organizations")
         in deps[dg.AssetKey(["staging", "stg_polar__organizations"])]
     )
+    for entity in ENTITIES:  # the entity sync's assets, one per raw table
+        staging = dg.AssetKey(["staging", f"stg_polar__{entity}"])
+        assert dg.AssetKey(f"polar_{entity}") in deps[staging], entity
 
 
 def test_dbt_build_runs_in_the_duckdb_pool_with_tests_as_asset_checks() -> None:
@@ -54,6 +64,14 @@ def test_dbt_build_runs_in_the_duckdb_pool_with_tests_as_asset_checks() -> None:
     )
     singular_tests = {path.stem for path in (DBT_PROJECT_DIR / "tests" / "singular").glob("*.sql")}
     assert singular_tests and singular_tests <= check_keys  # every invariant shows in Dagster
+    reconciliation = dg.AssetKey(["marts", "polar_entity_reconciliation"])
+    reconciliation_checks = {
+        key.name for key in polar_dbt_models.check_keys if key.asset_key == reconciliation
+    }
+    assert {
+        "assert_entities_reconcile_exactly_on_the_emulator",
+        "assert_entities_reconcile_within_tolerance_on_live_polar",
+    } <= reconciliation_checks
     assert isinstance(defs.resources["dbt"], dg.ConfigurableResource)
 
 

@@ -17,11 +17,17 @@ polar_refresh_job = dg.define_asset_job(
     description="Refresh everything: Polar raw tables, then dbt marts, then dashboard and alerts.",
 )
 
+# The entity syncs re-read a 35-day look-back of orders: once a day, not every hour.
+ENTITY_ASSET_NAMES = tuple(
+    f"polar_{entity}" for entity in ("products", "customers", "subscriptions", "refunds", "orders")
+)
+
 polar_recent_refresh_job = dg.define_asset_job(
     "polar_recent_refresh_job",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*ENTITY_ASSET_NAMES),
     config={"ops": {"polar_metrics_daily": {"config": {"recent_only": True}}}},
-    description="Refresh yesterday and today only (the hourly 'today' schedule), then downstream.",
+    description="Refresh yesterday's and today's metrics only (the hourly 'today' schedule), then "
+    "downstream; the entity syncs run with the daily refresh.",
 )
 
 

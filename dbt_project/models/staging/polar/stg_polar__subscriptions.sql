@@ -1,0 +1,30 @@
+-- Subscriptions as synced; amounts in minor units of the subscription's own currency.
+select
+    connection_name,
+    organization_id,
+    id as subscription_id,
+    created_at,
+    modified_at,
+    status,
+    amount,
+    lower(currency) as currency,
+    recurring_interval,
+    -- Polar's default: an interval without a count is one interval.
+    coalesce(recurring_interval_count, 1) as recurring_interval_count,
+    started_at,
+    current_period_start,
+    current_period_end,
+    trial_start,
+    trial_end,
+    coalesce(cancel_at_period_end, false) as cancel_at_period_end,
+    canceled_at,
+    ends_at,
+    ended_at,
+    customer_cancellation_reason,
+    customer_id,
+    product_id,
+    discount_id,
+    checkout_id,
+    seats,
+    fetched_at
+from {{ source('polar', 'polar_subscriptions') }}
