@@ -142,6 +142,8 @@ def list_items(world: FakeWorld, entity: str, request: Request) -> Response:
             page = _positive(params, "page", 1)
             limit = min(_positive(params, "limit", 10), MAX_LIMIT)
             records = select(world, entity, params)
+            if world.unstable_ties and served % 2:
+                records.reverse()  # the sorts are stable: equal keys come reversed
             records = _sorted(
                 entity, records, params.get("sorting") or [DEFAULT_SORT.get(entity, "-created_at")]
             )

@@ -56,6 +56,7 @@ class FakeWorld:
         self.extra_fields: dict[str, dict[str, Any]] = {}
         self.dropped_fields: dict[str, set[str]] = {}
         self.fail_after: dict[str, int] = {}  # entity -> pages served before it answers 400
+        self.unstable_ties = False  # equal sort keys come in another order on every request
         self.emails: set[str] = set()
         self.names: set[str] = set()
 
