@@ -123,6 +123,9 @@ def list_items(world: FakeWorld, entity: str, request: Request) -> Response:
     """One page of `entity`, or Polar's error for this request."""
     if not request.headers.get("authorization", "").lower().startswith("bearer "):
         return JSONResponse({"error": "Unauthorized", "detail": "Unauthorized"}, 401)
+    params = {key: request.query_params.getlist(key) for key in request.query_params}
+    with world.lock:
+        world.requests.append((entity, params))
     if set(SCOPES[entity].split()) & world.denied_scopes:
         challenge = (
             f'Bearer realm="polar", scope="{SCOPES[entity]}", error="insufficient_scope", '
@@ -130,11 +133,9 @@ def list_items(world: FakeWorld, entity: str, request: Request) -> Response:
         )
         body = {"error": "insufficient_scope", "error_description": INSUFFICIENT}
         return JSONResponse(body, 403, headers={"WWW-Authenticate": challenge})
-    params = {key: request.query_params.getlist(key) for key in request.query_params}
     if world.before_page is not None:
         world.before_page(entity, params)
     with world.lock:
-        world.requests.append((entity, params))
         served = sum(1 for e, _ in world.requests if e == entity)
         if entity in world.fail_after and served > world.fail_after[entity]:
             return JSONResponse({"error": "Boom", "detail": "injected failure"}, 400)
