@@ -48,9 +48,9 @@ def test_hashes_are_stable_case_insensitive_for_emails_and_keyed() -> None:
 
 def test_customers_embedded_in_orders_hash_like_the_customer_itself() -> None:
     policy = PiiPolicy("hash", KEY)
+    user = {"id": "c1", "email": CUSTOMER["email"], "public_name": "A"}
     order = {"id": "o1", "billing_name": "Ada L.", "billing_address": CUSTOMER["billing_address"],
-             "customer": CUSTOMER, "user": {"id": "c1", "email": CUSTOMER["email"], "public_name": "A"},
-             "product": {"name": "Pro plan"}}  # fmt: skip
+             "customer": CUSTOMER, "user": user, "product": {"name": "Pro plan"}}  # fmt: skip
     scrubbed = policy.scrub("orders", order)
     assert scrubbed["customer"]["email"] == policy.scrub("customers", CUSTOMER)["email"]
     assert scrubbed["user"]["email"] == scrubbed["customer"]["email"]
