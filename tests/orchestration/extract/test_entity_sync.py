@@ -142,7 +142,7 @@ def test_a_daily_sync_costs_a_fraction_of_the_first_one_on_a_long_history(
         daily = served.sync(tmp_path / "w.duckdb")
     first_total = sum(o.requests for o in first.values())
     daily_total = sum(o.requests for o in daily.values())
-    assert first["orders"].requests >= 10 and daily["orders"].requests <= 3
+    assert first["orders"].requests >= 10 and daily["orders"].requests <= 5
     assert daily["customers"].requests == daily["products"].requests == 1
     assert daily_total <= 0.35 * first_total, (daily_total, first_total)
 
@@ -175,6 +175,7 @@ def test_a_subscription_ending_long_after_its_cancellation_is_re_read(
     yearly = next(p for p in org.products.values() if p["recurring_interval"] == "year")
     subscription = fake.world.subscribe(org, fake.world.add_customer(org), yearly)
     subscription["current_period_end"] = fake.world.now + timedelta(days=50)
+    subscription["started_at"] -= timedelta(days=10)  # not among the newest the cursor re-reads
     fake.world.cancel(subscription, at_period_end=True)
     fake.sync(tmp_path / "w.duckdb")
     fake.world.advance(55)  # it ends 50 days after a cancellation the look-back no longer sees
