@@ -19,7 +19,8 @@ from connectors.polar.entities import ENDPOINTS, EntityClient, MissingScopeError
 from connectors.polar.errors import EndpointNotServedError, NeedsReauthError
 from connectors.polar.pii import PiiPolicy
 from connectors.polar.records import Organization
-from orchestration.extract.entity_sync import STRATEGIES, EntityRun, SyncPolicy
+from orchestration.extract.entity_run import EntityRun, SyncPolicy
+from orchestration.extract.entity_sync import STRATEGIES
 from orchestration.warehouse import entity_writes as ew
 from orchestration.warehouse.files import open_warehouse, transaction
 

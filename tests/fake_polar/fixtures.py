@@ -17,7 +17,7 @@ from orchestration.extract.entities import (
     EntitySyncOutcome,
     sync_entity,
 )
-from orchestration.extract.entity_sync import SyncPolicy
+from orchestration.extract.entity_run import SyncPolicy
 from tests.fake_polar.app import create_fake_app
 from tests.fake_polar.server import serve
 from tests.fake_polar.world import FakeWorld

@@ -33,7 +33,7 @@ from orchestration.extract.entities import (
     organization_table_markdown,
     sync_entity,
 )
-from orchestration.extract.entity_sync import SyncPolicy
+from orchestration.extract.entity_run import SyncPolicy
 
 STRATEGY = {
     "products": "the full list every sync (one request for most organizations); products "

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.extract.entities import EntityProgress
-from orchestration.extract.entity_sync import SyncPolicy
+from orchestration.extract.entity_run import SyncPolicy
 from tests.fake_polar.fixtures import FakePolar, fake_polar, seeded_world
 from tests.orchestration.extract.entity_helpers import (
     ENTITIES,
