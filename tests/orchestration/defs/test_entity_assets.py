@@ -101,6 +101,7 @@ def test_every_entity_asset_syncs_its_rows_and_reports_rows_and_requests(
         meta = metadata(result, f"polar_{entity}")
         assert meta["rows_written"] >= len(stored) and meta["requests"] >= 1
         assert meta["organizations_failed"] == 0 and "| organization |" in meta["per_organization"]
+        assert not any(email in str(meta) for email in entity_polar.world.emails)
     assert all(passed for passed, _, _ in checks(result).values()), checks(result)
     assert len(checks(result)) == 15
     spent = query(

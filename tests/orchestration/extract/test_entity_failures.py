@@ -1,6 +1,7 @@
 """Entity syncs when things go wrong or differ: a crash mid-sync then a rerun, a failing
 organization, a scope the connection lacks, schema drift, and each personal-data mode."""
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,11 +134,15 @@ def every_text_in(path: Path) -> str:
 
 
 @pytest.mark.parametrize("mode", ["hash", "drop"])
-def test_no_clear_email_or_name_anywhere_in_the_warehouse(
-    fake: FakePolar, tmp_path: Path, mode: str
+def test_no_clear_email_or_name_anywhere_in_the_warehouse_or_the_logs(
+    fake: FakePolar, tmp_path: Path, mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     policy = TEST_PII if mode == "hash" else PiiPolicy("drop")
-    fake.sync(tmp_path / "w.duckdb", pii=policy)
+    fake.world.dropped_fields = {"customers": {"external_id"}}  # a drift warning is logged
+    fake.sync(tmp_path / "w.duckdb", pii=policy, on_progress=lambda p: logging.info(p.describe()))
+    logged = caplog.text.lower()
+    assert "external_id" in logged and not any(e.lower() in logged for e in fake.world.emails)
     text = every_text_in(tmp_path / "w.duckdb").lower()
     assert len(text) > 100_000
     leaked = [v for v in fake.world.emails | fake.world.names if v.lower() in text]
