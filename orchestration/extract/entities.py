@@ -150,11 +150,12 @@ def _start(
 def _apply_new_pii_policy(run: EntityRun) -> None:
     """A new PII mode or key: stored rows are rewritten under it and everything is re-read."""
     had_rows = run.state.pii_signature is not None
+    if not had_rows or run.entity not in PERSONAL_ENTITIES:
+        run.state = run.state.with_changes(pii_signature=run.pii.signature)
+        return
     run.state = ew.SyncState(
         requests_total=run.state.requests_total, pii_signature=run.pii.signature
     )
-    if not had_rows or run.entity not in PERSONAL_ENTITIES:
-        return
     log.warning(
         "%s: the PII policy changed; rewriting stored rows, then a full re-read", run.entity
     )

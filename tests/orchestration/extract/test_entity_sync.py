@@ -107,6 +107,24 @@ def test_a_customer_deleted_while_the_sweep_pages_shifts_no_one_out(
     assert probes, "page boundaries are probed"
 
 
+def test_customers_deleted_before_the_last_page_cannot_empty_it_unnoticed(
+    fake: FakePolar, tmp_path: Path
+) -> None:
+    org = next(iter(fake.world.organizations.values()))
+    oldest = sorted(org.customers.values(), key=lambda c: c["created_at"])
+    last_page = [c["id"] for c in oldest[200:]]
+    assert 0 < len(last_page) <= 100
+
+    def delete_before_the_last_page(entity: str, params: dict[str, list[str]]) -> None:
+        if entity == "customers" and params.get("page") == ["3"] and not oldest[0]["deleted_at"]:
+            for customer in oldest[: len(last_page)]:  # the last page's items move to page 2
+                fake.world.delete_customer(org, customer["id"])
+
+    fake.world.before_page = delete_before_the_last_page
+    fake.sync(tmp_path / "w.duckdb", ["customers"])
+    assert set(last_page) <= stored_ids(tmp_path / "w.duckdb", "customers")
+
+
 def test_equal_timestamps_across_a_page_boundary_are_read_as_a_group(
     fake: FakePolar, tmp_path: Path
 ) -> None:
