@@ -2,7 +2,9 @@
 so far, and the page writers that store a page together with that state in one transaction.
 """
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,6 +54,8 @@ class EntityRun:
     new_fields: set[str] = field(default_factory=set)
     missing_fields: set[str] = field(default_factory=set)
     on_page: ProgressHook | None = None
+    # Organizations sync in threads, each on its own cursor; their transactions take turns.
+    writer_lock: threading.Lock = field(default_factory=threading.Lock)
     inspect_item: Callable[[Item], None] | None = None
 
     @property
@@ -75,7 +79,7 @@ class EntityRun:
             self.missing_fields |= self.endpoint.required_fields - keys
         scrubbed = [self.pii.scrub(self.entity, item) for item in items]
         self.state = state
-        with transaction(self.con):
+        with self.transaction():
             self.rows += ew.upsert_items(
                 self.con,
                 self.entity,
@@ -88,6 +92,12 @@ class EntityRun:
         self.pages += 1
         if self.on_page is not None:
             self.on_page(self.pages, page_number, self.rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction on this run's cursor, while no other organization's is open."""
+        with self.writer_lock, transaction(self.con):
+            yield
 
     def save_state(self, status: str, error: str | None = None) -> None:
         """Write the sync state with this sync's outcome so far (inside a transaction)."""
@@ -111,7 +121,7 @@ class EntityRun:
     def finish(self, state: ew.SyncState, also: Callable[[], object] | None = None) -> None:
         """Store the final state (no resume point) and the outcome `ok`, with `also`, atomically."""
         self.state = state
-        with transaction(self.con):
+        with self.transaction():
             if also is not None:
                 also()
             self.save_state("ok")

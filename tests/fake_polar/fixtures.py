@@ -60,6 +60,7 @@ class FakePolar:
         pii: PiiPolicy = TEST_PII,
         on_progress: Callable[[EntityProgress], None] | None = None,
         client: PolarClient | None = None,
+        concurrency: int = 2,
     ) -> dict[str, EntitySyncOutcome]:
         """Sync these entities (in the pipeline's order) into `warehouse` at the world's now."""
         outcomes = {}
@@ -75,6 +76,7 @@ class FakePolar:
                     pii=pii,
                     on_progress=on_progress,
                     now=lambda: self.world.now,
+                    concurrency=concurrency,
                 )
         return outcomes
 

@@ -70,7 +70,7 @@ def test_failing_organizations_keep_their_rows_and_the_next_sync_completes_them(
 ) -> None:
     path = tmp_path / "w.duckdb"
     fake.world.fail_after = {"orders": 2}  # org 1: two pages, then an error; org 2: errors
-    outcome = fake.sync(path, ["orders"])["orders"]
+    outcome = fake.sync(path, ["orders"], concurrency=1)["orders"]
     statuses = [(o.status, o.rows > 0) for o in outcome.organizations]
     assert statuses == [("failed", True), ("failed", False)]
     assert "injected failure" in (outcome.failed[0].error or "")
@@ -85,7 +85,7 @@ def test_a_missing_scope_skips_that_entity_with_the_fix_and_syncs_the_others(
     fake: FakePolar, tmp_path: Path
 ) -> None:
     fake.world.denied_scopes = {"refunds:read"}
-    outcomes = fake.sync(tmp_path / "w.duckdb")
+    outcomes = fake.sync(tmp_path / "w.duckdb", concurrency=1)
     refunds = outcomes["refunds"]
     assert refunds.missing_scope == "refunds:read"
     assert [o.status for o in refunds.organizations] == ["missing_scope", "missing_scope"]

@@ -42,7 +42,7 @@ def test_first_sync_stores_every_listed_item_of_every_entity_once(
     assert [(e, n, c, r) for e, n, c, r, _ in state] == [(e, 2, 2, 0) for e in sorted(ENTITIES)]
     spent = {entity: outcome.requests for entity, outcome in outcomes.items()}
     assert spent == {e: s for e, _, _, _, s in state}
-    assert spent["orders"] == sum(len(fake.requests("orders")) for _ in [0])
+    assert spent == {entity: len(fake.requests(entity)) for entity in ENTITIES}
 
 
 def test_typed_columns_follow_the_json_item(fake: FakePolar, tmp_path: Path) -> None:
@@ -244,3 +244,18 @@ def test_first_sync_reports_progress_page_by_page(fake: FakePolar, tmp_path: Pat
         fake.world.organizations[next(iter(fake.world.organizations))].orders
     )
     assert "orders Org 1" in per_org[-1].describe()
+
+
+def test_organizations_synced_in_parallel_give_the_same_rows_and_count_their_own_requests(
+    tmp_path: Path,
+) -> None:
+    with fake_polar(seeded_world(organizations=4, days=60)) as served:
+        parallel = served.sync(tmp_path / "parallel.duckdb", concurrency=4)
+        served.world.requests.clear()
+        served.sync(tmp_path / "sequential.duckdb", concurrency=1)
+        for entity in ENTITIES:
+            assert snapshot(tmp_path / "parallel.duckdb", entity) == snapshot(
+                tmp_path / "sequential.duckdb", entity
+            )
+            per_org = [o.requests for o in parallel[entity].organizations]
+            assert sum(per_org) == len(served.requests(entity)) and min(per_org) >= 1
