@@ -78,6 +78,7 @@ class PolarClient:
         # Requests sent per path, retries included (each one drew from the budget).
         self._sent: Counter[str] = Counter()
         self._sent_lock = threading.Lock()
+        self._sent_here = threading.local()  # the same, per thread (one organization's sync)
         self._http = httpx.Client(
             base_url=api_base_url.rstrip("/"),
             auth=auth,
@@ -140,10 +141,18 @@ class PolarClient:
         """GET a JSON object from `path` with the retries, timeouts and budget of every call."""
         return self._request(path, params)[1]
 
-    def requests_sent(self, path: str) -> int:
-        """How many requests (retries included) this client has sent to `path` so far."""
+    def requests_sent(self, path: str, *, this_thread: bool = False) -> int:
+        """Requests (retries included) sent to `path` so far, by every thread or this one."""
+        if this_thread:
+            return int(self._thread_counter()[path])
         with self._sent_lock:
             return self._sent[path]
+
+    def _thread_counter(self) -> Counter[str]:
+        counter = getattr(self._sent_here, "counter", None)
+        if counter is None:
+            counter = self._sent_here.counter = Counter()
+        return counter
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -165,6 +174,7 @@ class PolarClient:
             self.budget.acquire()
             with self._sent_lock:
                 self._sent[path] += 1
+            self._thread_counter()[path] += 1
             try:
                 return self._attempt(path, params)
             except _Transient as transient:

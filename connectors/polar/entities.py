@@ -237,8 +237,9 @@ class EntityClient:
         return page.items[0] if page.items else None
 
     def requests(self, endpoint: EntityEndpoint) -> int:
-        """Requests sent to this endpoint so far (retries included)."""
-        return self._client.requests_sent(endpoint.path)
+        """Requests this thread sent to the endpoint so far (retries included): organizations
+        sync in parallel threads, each counts its own."""
+        return self._client.requests_sent(endpoint.path, this_thread=True)
 
 
 class MissingScopeError(InsufficientScopeError):

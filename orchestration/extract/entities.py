@@ -6,8 +6,10 @@ a missing scope is reported once (it is the same token for every organization) w
 """
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,9 +21,10 @@ from connectors.polar.entities import ENDPOINTS, EntityClient, MissingScopeError
 from connectors.polar.errors import EndpointNotServedError, NeedsReauthError
 from connectors.polar.pii import PiiPolicy
 from connectors.polar.records import Organization
-from orchestration.extract.entity_sync import STRATEGIES, EntityRun, SyncPolicy
+from orchestration.extract.entity_run import EntityRun, SyncPolicy
+from orchestration.extract.entity_sync import STRATEGIES
 from orchestration.warehouse import entity_writes as ew
-from orchestration.warehouse.files import open_warehouse, transaction
+from orchestration.warehouse.files import open_warehouse
 
 log = logging.getLogger(__name__)
 # The CLI prints this logger's lines (`polar-metrics refresh` progress); Dagster logs them too.
@@ -108,20 +111,46 @@ def sync_entity(
     pii: PiiPolicy,
     on_progress: Callable[[EntityProgress], None] | None = None,
     now: Callable[[], datetime] | None = None,
+    concurrency: int = 1,
 ) -> EntitySyncOutcome:
-    """Sync `entity` for every active organization; `now` is Polar's clock (default: ours)."""
+    """Sync `entity` for every active organization, `concurrency` at a time (pages are fetched
+    in parallel, written one transaction at a time); `now` is Polar's clock (default: ours)."""
     entities = EntityClient(client)
     outcome = EntitySyncOutcome(entity, connection_name)
+    active = [o for o in organizations if o.is_queried]
+    writer_lock = threading.Lock()
     with open_warehouse(warehouse_path) as con:
-        for organization in [o for o in organizations if o.is_queried]:
+        cursors = [con.cursor() for _ in active]  # DuckDB: one connection per thread
+
+        def sync_organization(task: tuple[Organization, duckdb.DuckDBPyConnection]) -> _Done:
+            organization, cursor = task
             if outcome.missing_scope is not None:
-                outcome.organizations.append(_skipped(organization, outcome))
-                continue
-            run = _start(con, entities, connection_name, organization, entity, policy, pii, now)
+                return _Done(_skipped(organization, outcome), None)
+            run = _start(cursor, entities, connection_name, organization, entity, policy, pii, now)
+            run.writer_lock = writer_lock
             if on_progress is not None:
                 run.on_page = _progress_hook(on_progress, entity, organization)
-            outcome.organizations.append(_sync_one(run, organization, outcome))
+            return _Done(_sync_one(run, organization, outcome), run)
+
+        try:
+            workers = max(1, min(concurrency, len(active)))
+            with ThreadPoolExecutor(workers, thread_name_prefix=f"sync-{entity}") as pool:
+                done = list(pool.map(sync_organization, zip(active, cursors, strict=True)))
+        finally:
+            for cursor in cursors:
+                cursor.close()
+    for result in done:
+        outcome.organizations.append(result.status)
+        if result.run is not None:
+            outcome.new_fields |= result.run.new_fields
+            outcome.missing_fields |= result.run.missing_fields
     return outcome
+
+
+@dataclass(frozen=True)
+class _Done:
+    status: OrganizationSync
+    run: EntityRun | None
 
 
 def _start(
@@ -149,16 +178,17 @@ def _start(
 def _apply_new_pii_policy(run: EntityRun) -> None:
     """A new PII mode or key: stored rows are rewritten under it and everything is re-read."""
     had_rows = run.state.pii_signature is not None
+    if not had_rows or run.entity not in PERSONAL_ENTITIES:
+        run.state = run.state.with_changes(pii_signature=run.pii.signature)
+        return
     run.state = ew.SyncState(
         requests_total=run.state.requests_total, pii_signature=run.pii.signature
     )
-    if not had_rows or run.entity not in PERSONAL_ENTITIES:
-        return
     log.warning(
         "%s: the PII policy changed; rewriting stored rows, then a full re-read", run.entity
     )
     items = ew.stored_items(run.con, run.entity, run.connection_name, run.organization_id)
-    with transaction(run.con):
+    with run.transaction():
         ew.upsert_items(
             run.con,
             run.entity,
@@ -189,10 +219,8 @@ def _sync_one(
         status, error = "failed", f"{type(failure).__name__}: {failure}"
         log.warning("%s of %s (%s) failed: %s", run.entity, label, organization.id, error)
     if status != "ok":
-        with transaction(run.con):
+        with run.transaction():
             run.save_state(status, error)
-    outcome.new_fields |= run.new_fields
-    outcome.missing_fields |= run.missing_fields
     if run.missing_fields:
         log.warning("%s: fields missing from Polar's items: %s", run.entity, run.missing_fields)
     return OrganizationSync(

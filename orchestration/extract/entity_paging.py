@@ -80,7 +80,8 @@ def read_ascending(
     page_number, step_backs = start_page, 0
     while True:
         page = entities.page(endpoint, query, page_number)
-        if probe_boundaries and page_number > 1 and page.items:
+        # An empty page is probed too: the list may have shrunk under the last page.
+        if probe_boundaries and page_number > 1:
             expected = last_ids.get(page_number - 1)
             if expected is None:
                 result.verified = False  # resumed without a boundary: cannot prove this one

@@ -12,14 +12,10 @@ filters, and where an interrupted sync resumes. The reasons are in docs/internal
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import duckdb
-
-from connectors.polar.entities import EntityClient, EntityEndpoint, EntityQuery, parse_datetime
-from connectors.polar.pii import PiiPolicy
+from connectors.polar.entities import EntityQuery, parse_datetime
 from orchestration.extract.entity_paging import (
     Item,
     ReadResult,
@@ -27,8 +23,8 @@ from orchestration.extract.entity_paging import (
     read_ascending,
     read_descending,
 )
+from orchestration.extract.entity_run import EntityRun, iso, newest_of, page_of
 from orchestration.warehouse import entity_writes as ew
-from orchestration.warehouse.files import transaction
 
 # Cursor reads start this much before the cursor: Polar stamps created_at at transaction start,
 # so an item committed late can carry a slightly older time than one already read.
@@ -43,135 +39,6 @@ NON_TERMINAL_SUBSCRIPTION_STATUSES = (
     "paused",
 )
 CUSTOMERS_PER_REQUEST = 25  # repeated customer_id filters per targeted subscriptions request
-
-
-@dataclass(frozen=True)
-class SyncPolicy:
-    """The tunables: look-back of orders/refunds/cancellations and the customers sweep period."""
-
-    lookback_days: int = 35
-    customers_sweep_days: int = 7
-
-    @property
-    def lookback(self) -> timedelta:
-        """The look-back as a timedelta."""
-        return timedelta(days=self.lookback_days)
-
-
-ProgressHook = Callable[[int, int, int], None]  # (pages read, pages known, rows written)
-
-
-@dataclass
-class EntityRun:
-    """One (organization, entity) sync: the client, the open warehouse and the state so far."""
-
-    entities: EntityClient
-    con: duckdb.DuckDBPyConnection
-    connection_name: str
-    organization_id: str
-    endpoint: EntityEndpoint
-    policy: SyncPolicy
-    pii: PiiPolicy
-    now: datetime  # Polar's clock: look-backs and sweeps are measured on it
-    state: ew.SyncState
-    mode: str = "incremental"
-    rows: int = 0
-    pages: int = 0
-    requests_before: int = 0
-    new_fields: set[str] = field(default_factory=set)
-    missing_fields: set[str] = field(default_factory=set)
-    on_page: ProgressHook | None = None
-    inspect_item: Callable[[Item], None] | None = None
-
-    @property
-    def entity(self) -> str:
-        """The entity name (orders, ...)."""
-        return self.endpoint.name
-
-    def query(self, *sorting: str) -> EntityQuery:
-        """A query of this organization sorted by `sorting`."""
-        return EntityQuery(self.organization_id, sorting)
-
-    def requests(self) -> int:
-        """Requests this sync has sent so far."""
-        return self.entities.requests(self.endpoint) - self.requests_before
-
-    def write(self, items: list[Item], state: ew.SyncState, page_number: int = 0) -> None:
-        """Store one page and the state reached after it, in one transaction."""
-        for item in items:
-            keys = set(item)
-            self.new_fields |= keys - self.endpoint.known_fields
-            self.missing_fields |= self.endpoint.required_fields - keys
-        scrubbed = [self.pii.scrub(self.entity, item) for item in items]
-        self.state = state
-        with transaction(self.con):
-            self.rows += ew.upsert_items(
-                self.con,
-                self.entity,
-                connection_name=self.connection_name,
-                organization_id=self.organization_id,
-                items=scrubbed,
-                fetched_at=datetime.now(UTC),
-            )
-            self.save_state("running")
-        self.pages += 1
-        if self.on_page is not None:
-            self.on_page(self.pages, page_number, self.rows)
-
-    def save_state(self, status: str, error: str | None = None) -> None:
-        """Write the sync state with this sync's outcome so far (inside a transaction)."""
-        ew.write_sync_state(
-            self.con,
-            connection_name=self.connection_name,
-            organization_id=self.organization_id,
-            entity=self.entity,
-            state=self.state.with_changes(
-                requests_total=self.state.requests_total + self.requests()
-            ),
-            report=self.report(status, error),
-            synced_at=datetime.now(UTC),
-        )
-
-    def report(self, status: str, error: str | None = None) -> ew.SyncReport:
-        """This sync's outcome columns."""
-        drift = {"new": sorted(self.new_fields), "missing": sorted(self.missing_fields)}
-        return ew.SyncReport(status, self.mode, self.rows, self.requests(), error, drift)
-
-    def finish(self, state: ew.SyncState, also: Callable[[], object] | None = None) -> None:
-        """Store the final state (no resume point) and the outcome `ok`, with `also`, atomically."""
-        self.state = state
-        with transaction(self.con):
-            if also is not None:
-                also()
-            self.save_state("ok")
-
-    def cursor_writer(self, key: str) -> Callable[[list[Item], dict[str, Any] | None], None]:
-        """A page writer that advances the cursor to the newest `key` written (ascending reads)."""
-
-        def write(items: list[Item], resume: dict[str, Any] | None) -> None:
-            newest = _newest(items, key, self.state.cursor_at)
-            self.write(items, self.state.with_changes(cursor_at=newest), _page(resume))
-
-        return write
-
-    def plain_writer(self) -> Callable[[list[Item], dict[str, Any] | None], None]:
-        """A page writer that leaves the state as it is."""
-        return lambda items, resume: self.write(items, self.state, _page(resume))
-
-
-def _page(resume: dict[str, Any] | None) -> int:
-    return int(resume["page"]) - 1 if resume else 0
-
-
-def _newest(items: list[Item], key: str, current: datetime | None) -> datetime | None:
-    values = [v for v in (parse_datetime(i.get(key)) for i in items) if v is not None]
-    if current is not None:
-        values.append(current)
-    return max(values) if values else None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def sync_orders(run: EntityRun) -> None:
@@ -290,14 +157,14 @@ def newest_first(run: EntityRun, *, horizon: datetime | None) -> None:
     seen: list[datetime | None] = [newest]
 
     def write(items: list[Item], next_position: dict[str, Any] | None) -> None:
-        seen[0] = _newest(items, "created_at", seen[0])
+        seen[0] = newest_of(items, "created_at", seen[0])
         position = (
             None
             if next_position is None
-            else {**next_position, "mode": "descending", "horizon": _iso(horizon),
-                  "newest": _iso(seen[0])}
+            else {**next_position, "mode": "descending", "horizon": iso(horizon),
+                  "newest": iso(seen[0])}
         )  # fmt: skip
-        run.write(items, run.state.with_changes(resume=position), _page(next_position))
+        run.write(items, run.state.with_changes(resume=position), page_of(next_position))
 
     start_page = int(resume["page"]) if resume else 1
     query = run.query("-created_at")
@@ -316,15 +183,15 @@ def sweep(run: EntityRun) -> None:
     run.mode = "sweep" if run.state.last_full_sweep_at else "full"
     marks = {
         "mode": "sweep",
-        "started_wall": _iso(started_wall),
-        "started_polar": _iso(started_polar),
+        "started_wall": iso(started_wall),
+        "started_polar": iso(started_polar),
     }
 
     def write(items: list[Item], next_position: dict[str, Any] | None) -> None:
-        newest = _newest(items, "created_at", run.state.cursor_at)
+        newest = newest_of(items, "created_at", run.state.cursor_at)
         position = None if next_position is None else {**next_position, **marks}
         run.write(
-            items, run.state.with_changes(cursor_at=newest, resume=position), _page(next_position)
+            items, run.state.with_changes(cursor_at=newest, resume=position), page_of(next_position)
         )
 
     result: ReadResult = read_ascending(

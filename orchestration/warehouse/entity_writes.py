@@ -91,7 +91,6 @@ class SyncState:
     requests_total: int = 0
     pii_signature: str | None = None
     last_synced_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def with_changes(self, **changes: Any) -> "SyncState":
         """A copy with these fields changed."""

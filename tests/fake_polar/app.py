@@ -123,6 +123,9 @@ def list_items(world: FakeWorld, entity: str, request: Request) -> Response:
     """One page of `entity`, or Polar's error for this request."""
     if not request.headers.get("authorization", "").lower().startswith("bearer "):
         return JSONResponse({"error": "Unauthorized", "detail": "Unauthorized"}, 401)
+    params = {key: request.query_params.getlist(key) for key in request.query_params}
+    with world.lock:
+        world.requests.append((entity, params))
     if set(SCOPES[entity].split()) & world.denied_scopes:
         challenge = (
             f'Bearer realm="polar", scope="{SCOPES[entity]}", error="insufficient_scope", '
@@ -130,11 +133,9 @@ def list_items(world: FakeWorld, entity: str, request: Request) -> Response:
         )
         body = {"error": "insufficient_scope", "error_description": INSUFFICIENT}
         return JSONResponse(body, 403, headers={"WWW-Authenticate": challenge})
-    params = {key: request.query_params.getlist(key) for key in request.query_params}
     if world.before_page is not None:
         world.before_page(entity, params)
     with world.lock:
-        world.requests.append((entity, params))
         served = sum(1 for e, _ in world.requests if e == entity)
         if entity in world.fail_after and served > world.fail_after[entity]:
             return JSONResponse({"error": "Boom", "detail": "injected failure"}, 400)
@@ -142,6 +143,8 @@ def list_items(world: FakeWorld, entity: str, request: Request) -> Response:
             page = _positive(params, "page", 1)
             limit = min(_positive(params, "limit", 10), MAX_LIMIT)
             records = select(world, entity, params)
+            if world.unstable_ties and served % 2:
+                records.reverse()  # the sorts are stable: equal keys come reversed
             records = _sorted(
                 entity, records, params.get("sorting") or [DEFAULT_SORT.get(entity, "-created_at")]
             )

@@ -17,7 +17,7 @@ from orchestration.extract.entities import (
     EntitySyncOutcome,
     sync_entity,
 )
-from orchestration.extract.entity_sync import SyncPolicy
+from orchestration.extract.entity_run import SyncPolicy
 from tests.fake_polar.app import create_fake_app
 from tests.fake_polar.server import serve
 from tests.fake_polar.world import FakeWorld
@@ -60,6 +60,7 @@ class FakePolar:
         pii: PiiPolicy = TEST_PII,
         on_progress: Callable[[EntityProgress], None] | None = None,
         client: PolarClient | None = None,
+        concurrency: int = 2,
     ) -> dict[str, EntitySyncOutcome]:
         """Sync these entities (in the pipeline's order) into `warehouse` at the world's now."""
         outcomes = {}
@@ -75,6 +76,7 @@ class FakePolar:
                     pii=pii,
                     on_progress=on_progress,
                     now=lambda: self.world.now,
+                    concurrency=concurrency,
                 )
         return outcomes
 

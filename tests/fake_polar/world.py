@@ -56,6 +56,7 @@ class FakeWorld:
         self.extra_fields: dict[str, dict[str, Any]] = {}
         self.dropped_fields: dict[str, set[str]] = {}
         self.fail_after: dict[str, int] = {}  # entity -> pages served before it answers 400
+        self.unstable_ties = False  # equal sort keys come in another order on every request
         self.emails: set[str] = set()
         self.names: set[str] = set()
 
@@ -257,8 +258,9 @@ class FakeWorld:
         if paid and self.rng.random() < 0.5:
             self.refund(org, self.rng.choice(paid))  # any age: also older than the look-back
         live = [s for s in org.subscriptions.values() if s["status"] in ("active", "trialing")]
-        if live and self.rng.random() < 0.4:
-            self.cancel(self.rng.choice(live), at_period_end=self.rng.random() < 0.5)
+        cancelable = [s for s in live if not s["cancel_at_period_end"]]  # Polar: already canceled
+        if cancelable and self.rng.random() < 0.4:
+            self.cancel(self.rng.choice(cancelable), at_period_end=self.rng.random() < 0.5)
         active = [s for s in live if s["status"] == "active" and not s["cancel_at_period_end"]]
         if active and recurring and self.rng.random() < 0.3:
             subscription = self.rng.choice(active)

@@ -33,7 +33,7 @@ from orchestration.extract.entities import (
     organization_table_markdown,
     sync_entity,
 )
-from orchestration.extract.entity_sync import SyncPolicy
+from orchestration.extract.entity_run import SyncPolicy
 
 STRATEGY = {
     "products": "the full list every sync (one request for most organizations); products "
@@ -91,8 +91,7 @@ def run_sync(
     progress = logging.getLogger(PROGRESS_LOGGER)
 
     def on_progress(step: EntityProgress) -> None:
-        progress.info(step.describe())
-        context.log.debug(step.describe())
+        progress.info(step.describe())  # from worker threads: a plain logger, not context.log
 
     try:
         with polar.client(connection) as client:
@@ -105,11 +104,17 @@ def run_sync(
                 policy=SyncPolicy(settings.orders_lookback_days, settings.customers_sweep_days),
                 pii=pii_policy(settings),
                 on_progress=on_progress,
+                concurrency=settings.concurrency,
             )
     except NeedsReauthError as error:
         raise connection_failure(polar, warehouse, error) from None
     except PolarError as error:  # configuration (PII key): the same for every organization
         raise dg.Failure(description=str(error), allow_retries=False) from None
+    for synced in outcome.organizations:
+        context.log.info(
+            f"{entity} of {synced.label}: {synced.status} ({synced.mode}), {synced.rows} rows, "
+            f"{synced.requests} requests, {synced.seconds} s"
+        )
     for failed in outcome.failed:
         context.log.error(f"{entity} of {failed.label} ({failed.organization_id}): {failed.error}")
     if outcome.scope_error:

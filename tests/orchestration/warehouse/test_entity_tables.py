@@ -1,0 +1,98 @@
+"""The raw entity tables: added by the schema-2 migration, idempotent upserts by id."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from orchestration.warehouse import files, schema
+from orchestration.warehouse.entity_tables import ENTITY_TABLES
+from orchestration.warehouse.entity_writes import upsert_items
+
+VERSION_1_TABLES = ("polar_connections", "polar_organizations", "polar_metrics")
+
+
+def version_1_warehouse(path: Path) -> None:
+    """A warehouse as release schema 1 left it: its tables, one metric row, version 1."""
+    con = duckdb.connect(str(path))
+    for statement in schema.RAW_DDL:
+        con.execute(statement)
+    con.execute(
+        "insert into raw.polar_metrics values ('default', 'o1', '2026-01-01', 'revenue', 5, now())"
+    )
+    con.execute("create table raw.schema_version(version integer)")
+    con.execute("insert into raw.schema_version values (1)")
+    con.close()
+
+
+def test_a_version_1_warehouse_gains_the_entity_tables_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    version_1_warehouse(path)
+    with files.open_warehouse(path) as con:
+        tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+        kept = con.execute("select value from raw.polar_metrics").fetchall()
+        version = con.execute("select version from raw.schema_version").fetchall()
+    assert {f"polar_{e}" for e in ENTITY_TABLES} | {"polar_entity_sync"} <= tables
+    assert (kept, version) == ([(5.0,)], [(2,)])
+
+
+def test_every_entity_table_is_keyed_by_connection_and_id_with_item_and_fetched_at(
+    tmp_path: Path,
+) -> None:
+    with files.open_warehouse(tmp_path / "w.duckdb") as con:
+        for table in ENTITY_TABLES.values():
+            columns = {r[0]: r[1] for r in con.execute(f"describe {table.name}").fetchall()}
+            assert columns["item"] == "JSON" and columns["fetched_at"] == "TIMESTAMP WITH TIME ZONE"
+            assert {"connection_name", "organization_id", "id", "created_at"} <= set(columns)
+            keys = con.execute(
+                "select constraint_column_names from duckdb_constraints() "
+                "where constraint_type = 'PRIMARY KEY' and table_name = ?",
+                [table.name.split(".")[1]],
+            ).fetchall()
+            assert keys == [(["connection_name", "id"],)]
+
+
+def test_upserting_the_same_items_twice_keeps_one_row_each_with_the_latest_values(
+    tmp_path: Path,
+) -> None:
+    now = datetime.now(UTC)
+    first = {
+        "id": "o1",
+        "created_at": "2026-01-01T10:00:00.5Z",
+        "net_amount": 900,
+        "status": "paid",
+    }
+    changed = {**first, "status": "refunded", "refunded_amount": 900}
+    with files.open_warehouse(tmp_path / "w.duckdb") as con, files.transaction(con):
+        for item in (first, changed, changed):
+            upsert_items(
+                con,
+                "orders",
+                connection_name="c",
+                organization_id="org",
+                items=[item],
+                fetched_at=now,
+            )
+        stored = con.execute(
+            "select id, status, net_amount, refunded_amount, created_at, item from raw.polar_orders"
+        ).fetchall()
+    assert len(stored) == 1
+    assert stored[0][:4] == ("o1", "refunded", 900, 900)
+    assert stored[0][4] == datetime(2026, 1, 1, 10, 0, 0, 500000, tzinfo=UTC)
+    assert json.loads(stored[0][5]) == changed
+
+
+def test_an_odd_value_types_to_null_instead_of_failing_the_page(tmp_path: Path) -> None:
+    with files.open_warehouse(tmp_path / "w.duckdb") as con:
+        upsert_items(
+            con,
+            "subscriptions",
+            connection_name="c",
+            organization_id="org",
+            items=[{"id": "s1", "amount": "lots", "started_at": "yesterday", "seats": None}],
+            fetched_at=datetime.now(UTC),
+        )
+        assert con.execute(
+            "select amount, started_at, seats from raw.polar_subscriptions"
+        ).fetchall() == [(None, None, None)]
