@@ -50,7 +50,7 @@ PRODUCTS = EntityEndpoint(
     ),
     frozenset(
         {"trial_interval", "trial_interval_count", "meter_interval", "meter_interval_count",
-         "attached_custom_fields"}
+         "attached_custom_fields", "is_deletable"}
     ),
 )  # fmt: skip
 CUSTOMERS = EntityEndpoint(

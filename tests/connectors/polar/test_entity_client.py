@@ -1,5 +1,8 @@
 """The entity client against a fake Polar over loopback: paging, filters, sorting, errors."""
 
+import dataclasses
+import importlib
+import typing
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -16,6 +19,7 @@ from connectors.polar.entities import (
 )
 from connectors.polar.errors import EndpointNotServedError
 from tests.connectors.polar.scripted import ScriptedPolar, json_response
+from tests.connectors.polar_emulator.polar_schema import HIDDEN_FIELDS
 from tests.fake_polar.fixtures import FakePolar, fake_polar, seeded_world
 
 SORT_KEY = {"subscriptions": "started_at"}
@@ -168,3 +172,29 @@ def test_query_where_skips_none_and_formats_values() -> None:
         ("page", "2"),
         ("limit", "50"),
     ]
+
+
+def _sdk_fields(model: object) -> frozenset[str]:
+    """Every field of an SDK output model (a dataclass, or a union of them such as Customer)."""
+    if dataclasses.is_dataclass(model):
+        return frozenset(f.name for f in dataclasses.fields(model))
+    return frozenset().union(*(_sdk_fields(member) for member in typing.get_args(model)))
+
+
+@pytest.mark.parametrize("api_version", ["v2026_04", "v2026_10", "v2027_01"])
+@pytest.mark.parametrize("entity", list(ENDPOINTS))
+def test_known_fields_are_polars_schema_so_no_false_drift(entity: str, api_version: str) -> None:
+    """Every field of Polar's model (polar-sdk) is known, and the only extra known fields are the
+    deprecated ones Polar serializes while hiding them from its OpenAPI schema."""
+    outputs = importlib.import_module(f"polar.{api_version}.outputs")
+    model = {
+        "products": "Product",
+        "customers": "Customer",
+        "subscriptions": "Subscription",
+        "orders": "Order",
+        "refunds": "Refund",
+    }[entity]
+    sdk = _sdk_fields(getattr(outputs, model))
+    known = ENDPOINTS[entity].known_fields
+    assert sorted(sdk - known) == []
+    assert known - sdk <= HIDDEN_FIELDS.get(model, frozenset())
