@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-SCENARIOS = ("default", "single", "empty", "many", "drop")
+SCENARIOS = ("default", "single", "empty", "many", "drop", "demo")
 DEFAULT_REDIRECT_URIS = ("http://127.0.0.1:8976/callback", "http://localhost:8976/callback")
 
 

@@ -16,6 +16,7 @@ from orchestration.cli.headless import connect_headless, emulator_environment, f
 
 DEMO_DIR = ".demo"
 CONNECTION = "default"
+SCENARIO = "demo"  # the emulator's small business (see the README), synced in seconds
 
 PrintLine = Callable[[str], None]
 
@@ -36,12 +37,12 @@ def run_demo(print_line: PrintLine, run_pipeline: Callable[[str], int]) -> int:
     state = fresh_state_dir(Path.cwd())
     port = free_loopback_port()
     config = EmulatorConfig(
-        scenario="default",
+        scenario=SCENARIO,
         auto_approve=True,
         redirect_uris=(f"http://127.0.0.1:{port}/callback",),
     )
     with run_emulator(config) as emulator:
-        print_line(f"Polar emulator (scenario 'default') at {emulator.base_url}")
+        print_line(f"Polar emulator (scenario '{SCENARIO}') at {emulator.base_url}")
         os.environ.update(
             emulator_environment(
                 emulator.base_url, emulator.client_id, emulator.client_secret, state

@@ -82,6 +82,33 @@ def _default(config: EmulatorConfig, now: datetime, content: ScenarioContent) ->
     content.add_member_organization(other, foreign)
 
 
+def _demo(config: EmulatorConfig, now: datetime, content: ScenarioContent) -> None:
+    """`default`'s cast (a USD and an EUR organization, one in review, two blocked, someone
+    else's) with a small, recent business, so `polar-metrics demo` syncs it in seconds: the
+    active organizations opened 400 and 300 days before `now` and sell at a third of
+    `default`'s pace."""
+    user = content.add_user(config, "primary", "founder@example.com")
+    specs = [
+        ("acme", "Acme Analytics", "active", "usd", now - timedelta(days=400), 1.0),
+        ("nordlicht", "Nordlicht Software", "active", "eur", now - timedelta(days=300), 0.5),
+        ("side-project", "Side Project Labs", "review", "usd", now - timedelta(days=45), 0.1),
+        ("blocked-1", "Totally Legit Deals", "blocked", "usd", now - timedelta(days=200), 0.1),
+        ("blocked-2", "Chargeback Central", "blocked", "eur", now - timedelta(days=150), 0.1),
+    ]
+    for label, name, status, currency, created, scale in specs:
+        org = make_organization(
+            config.seed, label, name, status=status, currency=currency, created_at=created,
+            scale=scale,
+        )  # fmt: skip
+        content.add_member_organization(user, org)
+    other = content.add_user(config, "other", "someone.else@example.com")
+    foreign = make_organization(
+        config.seed, "foreign", "Foreign Ventures", status="active", currency="usd",
+        created_at=now - timedelta(days=100), scale=0.2,
+    )  # fmt: skip
+    content.add_member_organization(other, foreign)
+
+
 def _single(config: EmulatorConfig, now: datetime, content: ScenarioContent) -> None:
     user = content.add_user(config, "primary", "founder@example.com")
     org = make_organization(
@@ -136,6 +163,7 @@ def _drop(config: EmulatorConfig, now: datetime, content: ScenarioContent) -> No
 
 SCENARIO_BUILDERS: dict[str, Callable[[EmulatorConfig, datetime, ScenarioContent], None]] = {
     "default": _default,
+    "demo": _demo,
     "single": _single,
     "empty": _empty,
     "many": _many,
