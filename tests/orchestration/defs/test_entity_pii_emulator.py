@@ -11,7 +11,10 @@ import dagster as dg
 import duckdb
 import pytest
 
+from connectors.polar.pii import PiiPolicy
 from orchestration.cli.runner import PipelineReport, run_refresh
+from orchestration.extract.entities import sync_entity
+from orchestration.extract.entity_run import SyncPolicy
 from tests.orchestration.conftest import EmulatedPolar, emulated_polar
 
 EMAIL_DOMAIN = "@example.com"  # every emulated person's address ends with it
@@ -112,3 +115,24 @@ def assert_refresh_synced_customers(report: PipelineReport) -> None:
     assert report.failed_checks == [], report.failed_checks
     for asset in ("polar_customers", "polar_orders", "polar_serving_copy", "polar_dashboard"):
         assert asset in report.materialized, sorted(report.materialized)
+
+
+def test_the_search_finds_clear_emails_when_they_are_kept(
+    polar: EmulatedPolar, tmp_path: Path
+) -> None:
+    """The search above is not blind: under `keep` it finds the emails where they are."""
+    warehouse = tmp_path / "kept.duckdb"
+    with polar.client() as client:
+        sync_entity(
+            client,
+            warehouse_path=warehouse,
+            connection_name="default",
+            organizations=client.list_organizations(),
+            entity="customers",
+            policy=SyncPolicy(),
+            pii=PiiPolicy("keep"),
+        )
+    assert tables_containing(warehouse, EMAIL_DOMAIN) == ["raw.polar_customers"]
+    assert any(
+        email in warehouse.read_bytes().decode("latin-1") for email in customer_emails(polar)
+    )
