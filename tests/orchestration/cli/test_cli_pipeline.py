@@ -55,6 +55,13 @@ def test_demo_connects_and_loads_ninety_days_for_each_active_organization(
     assert "done   polar_metrics_daily" in demo.stderr
     assert "status success" in demo.stdout
     assert demo.returncode == 0 or "step failed: polar_dbt" in demo.stderr, demo.stderr[-3000:]
+    # The demo business: all five entities synced, and Polar's schema raises no drift warning.
+    assert "scenario 'demo'" in demo.stdout
+    synced = next(line for line in demo.stdout.splitlines() if line.startswith("Entities synced"))
+    for entity in ("products", "customers", "subscriptions", "refunds", "orders"):
+        assert f"{entity} " in synced and f"{entity} 0 rows" not in synced, synced
+    assert "check failed" not in demo.stdout, demo.stdout[-3000:]
+    assert "drift" not in (demo.stdout + demo.stderr).lower(), demo.stdout[-3000:]
     warehouse = tmp_path / ".demo" / "warehouse.duckdb"
     org_ids = active_org_ids(warehouse)
     assert len(org_ids) >= 2
