@@ -61,7 +61,7 @@ def test_demo_connects_and_loads_ninety_days_for_each_active_organization(
     for entity in ("products", "customers", "subscriptions", "refunds", "orders"):
         assert f"{entity} " in synced and f"{entity} 0 rows" not in synced, synced
     assert "check failed" not in demo.stdout, demo.stdout[-3000:]
-    assert "drift" not in (demo.stdout + demo.stderr).lower(), demo.stdout[-3000:]
+    assert "schema drift" not in (demo.stdout + demo.stderr).lower(), demo.stdout[-3000:]
     warehouse = tmp_path / ".demo" / "warehouse.duckdb"
     org_ids = active_org_ids(warehouse)
     assert len(org_ids) >= 2
