@@ -13,6 +13,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from starlette.responses import JSONResponse
 
 from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection
@@ -26,7 +27,7 @@ from orchestration.defs.polar.resources import PolarResource
 from tests.fake_polar.app import create_fake_app
 from tests.fake_polar.server import in_front_of, serve
 from tests.fake_polar.world import FakeWorld
-from tests.orchestration.conftest import emulated_polar, query
+from tests.orchestration.conftest import query
 from tests.orchestration.extract.entity_helpers import ENTITIES, listed_ids, stored_ids
 
 HISTORY_DAYS = 100
@@ -160,9 +161,27 @@ def test_the_daily_job_syncs_entities_and_the_hourly_one_does_not() -> None:
 def test_a_polar_without_the_entity_endpoints_warns_instead_of_failing(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    with emulated_polar(tmp_path_factory.mktemp("plain")) as plain:
+    """A Polar (an older deployment, or a proxy) answering 404 on the entity lists."""
+    state_dir = tmp_path_factory.mktemp("plain")
+    port = free_loopback_port()
+    config = EmulatorConfig(
+        scenario="single", auto_approve=True, redirect_uris=(f"http://127.0.0.1:{port}/callback",)
+    )
+    emulator = create_app(config)
+    not_served = JSONResponse({"detail": "Not Found"}, status_code=404)
+    with (
+        serve(in_front_of(not_served, emulator)) as base_url,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        state = emulator.state.emulator
+        env = emulator_environment(
+            base_url, state.demo_client_id, state.demo_client_secret, state_dir
+        )
+        for name, value in env.items():
+            patch.setenv(name, value)
+        connect_headless(PolarSettings.from_env(), "default", port)
         result = materialize_entities()
         assert result.success
         passed, severity, description = checks(result)["polar_orders_scope_granted"]
         assert (passed, severity) == (False, "WARN") and "does not serve" in description
-        assert PolarConnection.open(plain.settings(), "default").status == "active"
+        assert PolarConnection.open(PolarSettings.from_env(), "default").status == "active"
