@@ -152,3 +152,67 @@ def validate_page(entity: str, body: dict[str, Any]) -> None:
     model = LIST_MODELS[entity]
     deserialize(body, model)
     check(body, model)
+
+
+# Fields whose value picks a branch of Polar's schema or a member of an enum: a sample of items
+# must hold each value present (the Literal-typed fields of the models, found below, and these).
+VARYING_FIELDS = frozenset({"status", "billing_reason", "currency", "reason", "type"})
+
+
+def _literal_fields_of(annotation: Any, seen: set[type], found: set[str]) -> bool:
+    """Collect the Literal-typed field names under `annotation`; True if it is a Literal."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return True
+    if origin is not None:
+        return any(_literal_fields_of(a, seen, found) for a in typing.get_args(annotation))
+    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
+        if annotation not in seen:
+            seen.add(annotation)
+            for name, hint in _hints(annotation).items():
+                if _literal_fields_of(hint, seen, found):
+                    found.add(name)
+    return False
+
+
+@functools.cache
+def literal_fields() -> frozenset[str]:
+    """Names of every field typed as a Literal (an enum) in the list models, hidden ones too."""
+    found: set[str] = set(VARYING_FIELDS)
+    seen: set[type] = set()
+    for model in (*LIST_MODELS.values(), LegacyUser):
+        _literal_fields_of(model, seen, found)
+    found |= {name for name, hint in HIDDEN_TYPES.items() if _literal_fields_of(hint, seen, found)}
+    return frozenset(found)
+
+
+def shape(value: Any, key: str | None = None) -> Any:
+    """What decides whether `value` passes `check`: its keys at every depth, the JSON type of
+    every leaf (null, bool, int, float, str) and the value of every enum field. Two items of one
+    shape pass or fail the strict check alike."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, shape(v, k)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("list", frozenset(shape(v, key) for v in value))
+    if isinstance(value, str):
+        return ("str", value) if key in literal_fields() else "str"
+    return type(value).__name__
+
+
+def representatives(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One item of each distinct shape, in first-seen order."""
+    by_shape: dict[Any, dict[str, Any]] = {}
+    for item in items:
+        by_shape.setdefault(shape(item), item)
+    return list(by_shape.values())
+
+
+def validate_sample(entity: str, bodies: list[dict[str, Any]]) -> int:
+    """Both checks on the first and the last page as sent (envelope included) and on a page
+    made of one item of every shape found on any page; gives the items validated."""
+    for body in {id(b): b for b in (bodies[0], bodies[-1])}.values():
+        validate_page(entity, body)
+    sample = representatives([item for body in bodies for item in body["items"]])
+    for start in range(0, len(sample), 100):  # pages of Polar's size
+        validate_page(entity, {**bodies[0], "items": sample[start : start + 100]})
+    return len(sample)
