@@ -119,7 +119,7 @@ def sync_entity(
     outcome = EntitySyncOutcome(entity, connection_name)
     active = [o for o in organizations if o.is_queried]
     writer_lock = threading.Lock()
-    with open_warehouse(warehouse_path, bounded_memory=True) as con:
+    with open_warehouse(warehouse_path) as con:
         cursors = [con.cursor() for _ in active]  # DuckDB: one connection per thread
 
         def sync_organization(task: tuple[Organization, duckdb.DuckDBPyConnection]) -> _Done:
