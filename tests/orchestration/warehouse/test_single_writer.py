@@ -1,13 +1,14 @@
 """Single-writer discipline: the whole graph, multiprocess executor, persistent instance."""
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from orchestration.warehouse.schema import ALL_SCOPE
-from tests.orchestration.conftest import EmulatedPolar, query
+from tests.orchestration.conftest import EmulatedPolar, emulated_polar, query
 from tests.orchestration.warehouse.multiprocess_job import full_refresh_job
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -29,6 +30,14 @@ MULTIPROCESS = {
     }
 }
 LOCK_WORDS = ("could not set lock", "conflicting lock", "lock on file")
+
+
+@pytest.fixture(scope="module")
+def polar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedPolar]:
+    """The small `demo` business: this module proves one writer at a time, not volume (three
+    whole-graph runs of `default` would page its entire entity history three times)."""
+    with emulated_polar(tmp_path_factory.mktemp("state"), scenario="demo") as running:
+        yield running
 
 
 def all_messages(instance: dg.DagsterInstance, run_id: str) -> list[str]:
