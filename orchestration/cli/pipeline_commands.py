@@ -1,18 +1,15 @@
 """`polar-metrics refresh`, `backfill` and `demo`: the pipeline from the command line."""
 
 import argparse
-import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
 from connectors.polar.config import DEFAULT_CONNECTION
+from orchestration.cli.progress import ENTITIES
 
 EXIT_PARTIAL = 3
-ENTITIES = ("products", "customers", "subscriptions", "refunds", "orders")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -69,63 +66,34 @@ def refresh_command(args: argparse.Namespace) -> int:
 
 
 def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
-    """Run the graph with one progress line per step; print the outcome; the exit code."""
+    """Run the graph with one line per stage (dbt's log to a file); the outcome; the exit code."""
+    from connectors.polar.config import PolarSettings
+    from orchestration.cli.progress import DBT_LOG_NAME, StageProgress, dbt_output_to_file
     from orchestration.cli.runner import run_refresh
+    from orchestration.defs.dbt.runs import dbt_state_dir
 
     started = time.monotonic()
-    print(f"Refreshing connection '{connection_name}'...", file=sys.stderr)
-    with _sync_progress_on_stderr():
+    settings = PolarSettings.from_env()
+    print(f"Refreshing connection '{connection_name}' ({settings.environment.name})...")
+    dbt_log = dbt_state_dir(settings.home) / DBT_LOG_NAME
+    with dbt_output_to_file(dbt_log) as terminal:
+        progress = StageProgress(terminal, dbt_log, 0 if recent_only else len(ENTITIES))
         report = run_refresh(
-            connection_name=connection_name, recent_only=recent_only, on_step=_print_step
+            connection_name=connection_name, recent_only=recent_only, on_step=progress
         )
-    elapsed = time.monotonic() - started
-    metrics = report.materialized.get("polar_metrics_daily", {})
-    if metrics:
-        print(
-            f"Window {metrics.get('window')}: {metrics.get('organizations')} organization(s), "
-            f"{metrics.get('rows_written')} rows, status {metrics.get('refresh_status')}"
-        )
-    synced = [
-        f"{entity} {meta.get('rows_written')} rows / {meta.get('requests')} requests"
-        for entity in ENTITIES
-        if (meta := report.materialized.get(f"polar_{entity}"))
-    ]
-    if synced:
-        print("Entities synced: " + ", ".join(synced))
     for check in report.failed_checks:
         print(f"  check failed: {check}")
-    for step, error in report.failed_steps.items():
-        print(f"  step failed: {step}: {error}", file=sys.stderr)
-    print(f"{len(report.materialized)} asset(s) materialized in {elapsed:.1f} s")
-    dashboard = report.materialized.get("polar_dashboard", {}).get("path")
-    if dashboard:
-        print(f"Dashboard: {dashboard}")
+    metrics = report.materialized.get("polar_metrics_daily", {})
+    outcome = "refreshed" if report.success else "FAILED"
+    if report.success and metrics.get("refresh_status") == "partial":
+        outcome = "partially refreshed (some organizations kept their previous data)"
+    print(
+        f"Connection '{connection_name}' {outcome} in {time.monotonic() - started:.1f} s: "
+        f"{len(report.materialized)} asset(s) materialized"
+    )
     if not report.success:
         return 1
     return EXIT_PARTIAL if metrics.get("refresh_status") == "partial" else 0
-
-
-@contextmanager
-def _sync_progress_on_stderr() -> Iterator[None]:
-    """Print the entity syncs' page progress (a long first sync) while the block runs."""
-    from orchestration.extract.entities import PROGRESS_LOGGER
-
-    logger = logging.getLogger(PROGRESS_LOGGER)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("    %(message)s"))
-    logger.addHandler(handler)
-    previous = logger.level
-    logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous)
-
-
-def _print_step(step: str, ok: bool, error: str | None) -> None:
-    mark = "done" if ok else "FAILED"
-    print(f"  {mark:6} {step}" + (f": {error}" if error else ""), file=sys.stderr, flush=True)
 
 
 def backfill_command(args: argparse.Namespace) -> int:

@@ -11,7 +11,8 @@ from dagster._utils.error import SerializableErrorInfo
 REFRESH_JOB = "polar_refresh_job"
 RECENT_JOB = "polar_recent_refresh_job"
 
-StepCallback = Callable[[str, bool, str | None], None]  # (step key, succeeded, error)
+# (step key, succeeded, error, the step's materialization metadata when it is one asset)
+StepCallback = Callable[[str, bool, str | None, dict[str, object]], None]
 
 
 @dataclass
@@ -35,14 +36,24 @@ def resolve_refresh_job(
 
     @dg.success_hook(name="report_step_success")
     def report_success(context: dg.HookContext) -> None:
-        on_step(context.step_key or context.op.name, True, None)
+        step = context.step_key or context.op.name
+        on_step(step, True, None, _step_metadata(context, step))
 
     @dg.failure_hook(name="report_step_failure")
     def report_failure(context: dg.HookContext) -> None:
         error = context.op_exception
-        on_step(context.step_key or context.op.name, False, str(error) if error else None)
+        step = context.step_key or context.op.name
+        on_step(step, False, str(error) if error else None, {})
 
     return job.with_hooks({report_success, report_failure})
+
+
+def _step_metadata(context: dg.HookContext, step: str) -> dict[str, object]:
+    """This run's materialization metadata of the asset named like the step ({} if none)."""
+    event = context.instance.get_latest_materialization_event(dg.AssetKey(step))
+    if event is None or event.run_id != context.run_id or event.asset_materialization is None:
+        return {}
+    return {key: value.value for key, value in event.asset_materialization.metadata.items()}
 
 
 def run_refresh(

@@ -19,6 +19,7 @@ from dagster_dbt import (
 from orchestration.defs.common.pools import WAREHOUSE_POOL
 from orchestration.defs.dbt.manifest import ensure_manifest
 from orchestration.defs.dbt.project import dbt_project
+from orchestration.defs.dbt.runs import dbt_run_folder, stop_child
 
 GROUP_NAME = "polar_marts"
 
@@ -54,4 +55,9 @@ TRANSLATOR = PolarDbtTranslator(
 )
 def polar_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Staging views, intermediate tables and the marts, with every dbt test as an asset check."""
-    yield from dbt.cli(["build"], context=context).stream()
+    with dbt_run_folder(context.run_id) as target_path:
+        invocation = dbt.cli(["build"], context=context, target_path=target_path)
+        try:
+            yield from invocation.stream()
+        finally:
+            stop_child(invocation.process)  # a failing or interrupted step never leaves dbt running

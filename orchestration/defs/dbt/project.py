@@ -13,8 +13,22 @@ from connectors.polar.config import PolarSettings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
 WAREHOUSE_ENV = "POLAR_METRICS_WAREHOUSE"
-# The virtualenv's dbt even when its bin directory is not on PATH (e.g. `.venv/bin/pytest`).
-DBT_EXECUTABLE = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
+
+
+def _dbt_executable() -> str:
+    """The virtualenv's dbt launcher (it ends with its parent, see child.py), else plain dbt.
+
+    Found beside the running Python even when its bin directory is not on PATH (e.g.
+    `.venv/bin/pytest`); plain dbt serves a virtualenv not yet synced with the launcher.
+    """
+    for name in ("polar-metrics-dbt", "dbt"):
+        beside = Path(sys.executable).with_name(name)
+        if beside.exists():
+            return str(beside)
+    return shutil.which("polar-metrics-dbt") or shutil.which("dbt") or "dbt"
+
+
+DBT_EXECUTABLE = _dbt_executable()
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target="warehouse")
 

@@ -51,13 +51,12 @@ def test_demo_connects_and_loads_ninety_days_for_each_active_organization(
     assert "Connected through OAuth" in demo.stdout, demo.stderr[-3000:]
     # The whole graph ran through `refresh`'s code path; the raw steps must have succeeded
     # (a failing dbt data test is reported by the exit code, and is the marts' business).
-    assert "done   polar_organizations" in demo.stderr
-    assert "done   polar_metrics_daily" in demo.stderr
+    assert "  organizations: 3 found, 2 active" in demo.stdout
     assert "status success" in demo.stdout
-    assert demo.returncode == 0 or "step failed: polar_dbt" in demo.stderr, demo.stderr[-3000:]
+    assert demo.returncode == 0 or "FAILED polar_dbt" in demo.stderr, demo.stderr[-3000:]
     # The demo business: all five entities synced, and Polar's schema raises no drift warning.
     assert "scenario 'demo'" in demo.stdout
-    synced = next(line for line in demo.stdout.splitlines() if line.startswith("Entities synced"))
+    synced = next(line for line in demo.stdout.splitlines() if line.startswith("  entities:"))
     for entity in ("products", "customers", "subscriptions", "refunds", "orders"):
         assert f"{entity} " in synced and f"{entity} 0 rows" not in synced, synced
     assert "check failed" not in demo.stdout, demo.stdout[-3000:]

@@ -1,41 +1,28 @@
-"""What `polar-metrics refresh` prints about the entity syncs: page progress and a summary."""
+"""What `polar-metrics refresh` prints per stage: entity rows and requests, dbt's node count."""
 
-import logging
+import sys
+from pathlib import Path
 
 import pytest
 
-from orchestration.cli import pipeline_commands, runner
-from orchestration.cli.runner import PipelineReport
-from orchestration.extract.entities import PROGRESS_LOGGER
+from orchestration.cli.progress import StageProgress
 
 
-def test_page_progress_is_printed_on_stderr_only_while_the_refresh_runs(
-    capsys: pytest.CaptureFixture[str],
+def test_the_entities_line_comes_once_all_entity_steps_ended_in_catalogue_order(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    progress = logging.getLogger(PROGRESS_LOGGER)
-    with pipeline_commands._sync_progress_on_stderr():
-        progress.info("orders Acme: 3 page(s), 300 row(s) written")
-    progress.info("not while idle")
-    err = capsys.readouterr().err
-    assert "orders Acme: 3 page(s), 300 row(s) written" in err and "not while idle" not in err
-
-
-def test_the_refresh_summary_names_rows_and_requests_per_entity(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    report = PipelineReport(
-        success=True,
-        run_id="r",
-        materialized={
-            "polar_orders": {"rows_written": 120, "requests": 3},
-            "polar_refunds": {"rows_written": 4, "requests": 1},
-        },
-        failed_checks=[
-            "polar_refunds:polar_refunds_scope_granted - granted without `refunds:read`"
-        ],
-    )
-    monkeypatch.setattr(runner, "run_refresh", lambda **kwargs: report)
-    assert pipeline_commands.run_and_print("default") == 0
+    progress = StageProgress(sys.stdout, tmp_path / "dbt.log", entity_steps=2)
+    progress("polar_orders", True, None, {"rows_written": 120, "requests": 3})
+    assert capsys.readouterr().out == ""  # refunds has not ended yet
+    progress("polar_refunds", True, None, {"rows_written": 4, "requests": 1})
     out = capsys.readouterr().out
-    assert "Entities synced: refunds 4 rows / 1 requests, orders 120 rows / 3 requests" in out
-    assert "check failed: polar_refunds:polar_refunds_scope_granted" in out
+    assert out == "  entities: refunds 4 rows / 1 requests, orders 120 rows / 3 requests\n"
+
+
+def test_the_dbt_line_counts_the_nodes_dbt_reported(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    log = tmp_path / "dbt.log"
+    log.write_text("Finished running 3 seeds\n\nDone. PASS=5 WARN=1 ERROR=0 SKIP=0 TOTAL=6\n")
+    StageProgress(sys.stdout, log, entity_steps=0)("polar_dbt_models", True, None, {})
+    assert "  dbt: 6 nodes built and tested (PASS=5 WARN=1" in capsys.readouterr().out
