@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from connectors.polar_emulator.api.metrics.component_cache import cached_components
 from connectors.polar_emulator.api.metrics.compute import RowFilter, subscription_components
 from connectors.polar_emulator.api.metrics.compute_orders import (
     checkout_components,
@@ -80,7 +81,10 @@ def _summed_components(
     histories = [world.history(org_id, now) for org_id in org_ids] or [_no_history()]
     total: dict[str, np.ndarray] = {}
     for history in histories:
-        for name, values in organization_components(history, window, query).items():
+        components = cached_components(
+            history, window, query, lambda h=history: organization_components(h, window, query)
+        )
+        for name, values in components.items():
             total[name] = total[name] + values if name in total else values.astype(np.float64)
     return total
 
