@@ -9,6 +9,9 @@ import webbrowser
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import httpx
+
+from connectors.polar.config import PolarEnvironment
 from connectors.polar.crypto import KeyRing
 from connectors.polar.errors import OAuthError, PolarError
 from connectors.polar.oauth import REQUESTED_SCOPES, OAuthClient, Pkce, TokenResponse
@@ -20,6 +23,29 @@ logger = logging.getLogger(__name__)
 
 # Without these the pipeline cannot run at all; the others only enrich.
 ESSENTIAL_SCOPES = ("metrics:read", "organizations:read")
+REACHABILITY_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def check_polar_answers(environment: PolarEnvironment) -> None:
+    """Raise a clear error unless Polar serves its OIDC discovery document (one cheap GET).
+
+    Checked before the browser opens, so a Polar that is down or unreachable is reported at
+    once instead of after the whole browser timeout.
+    """
+    url = f"{environment.api_base_url}/.well-known/openid-configuration"
+    try:
+        response = httpx.get(url, timeout=REACHABILITY_TIMEOUT)
+    except httpx.HTTPError as error:
+        problem = f"it could not be reached ({type(error).__name__})"
+    else:
+        if response.status_code == 200:
+            return
+        problem = f"it answered HTTP {response.status_code}"
+    raise OAuthError(
+        f"Polar ({environment.name}) is unreachable: GET {url}: {problem}. Nothing was opened "
+        "or stored; check POLAR_ENVIRONMENT, your network and https://status.polar.sh, then "
+        "connect again."
+    )
 
 
 def authorize_in_browser(
@@ -33,6 +59,7 @@ def authorize_in_browser(
     timeout: float,
 ) -> StoredConnection:
     """A new (unsaved) connection row from one authorization-code + PKCE attempt."""
+    check_polar_answers(oauth.environment)
     state = secrets.token_urlsafe(32)  # single use: one per attempt
     pkce = Pkce.new()
     with RedirectReceiver(port, state) as receiver:
