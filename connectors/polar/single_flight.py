@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from connectors.polar.errors import TokenStoreError
+from connectors.polar.private_files import private_directory
 
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
@@ -42,7 +43,7 @@ def refresh_lock(store_path: Path, timeout: float) -> Iterator[None]:
 
 @contextmanager
 def _file_lock(path: Path, timeout: float) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout

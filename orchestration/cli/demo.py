@@ -25,7 +25,7 @@ def fresh_state_dir(base: Path) -> Path:
     """`<base>/.demo`, emptied."""
     state = base / DEMO_DIR
     shutil.rmtree(state, ignore_errors=True)
-    state.mkdir(parents=True)
+    state.mkdir(mode=0o700, parents=True)  # tokens and business data: owner-only
     return state
 
 
