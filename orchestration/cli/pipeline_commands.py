@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import date
 
 from connectors.polar.config import DEFAULT_CONNECTION
+from orchestration.outputs.formatting import terminal_safe
 
 EXIT_PARTIAL = 3
 ENTITIES = ("products", "customers", "subscriptions", "refunds", "orders")
@@ -95,7 +96,7 @@ def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
     for check in report.failed_checks:
         print(f"  check failed: {check}")
     for step, error in report.failed_steps.items():
-        print(f"  step failed: {step}: {error}", file=sys.stderr)
+        print(f"  step failed: {step}: {terminal_safe(error)}", file=sys.stderr)
     print(f"{len(report.materialized)} asset(s) materialized in {elapsed:.1f} s")
     dashboard = report.materialized.get("polar_dashboard", {}).get("path")
     if dashboard:
@@ -112,7 +113,7 @@ def _sync_progress_on_stderr() -> Iterator[None]:
 
     logger = logging.getLogger(PROGRESS_LOGGER)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("    %(message)s"))
+    handler.setFormatter(_TerminalSafeFormatter("    %(message)s"))
     logger.addHandler(handler)
     previous = logger.level
     logger.setLevel(logging.INFO)
@@ -123,9 +124,17 @@ def _sync_progress_on_stderr() -> Iterator[None]:
         logger.setLevel(previous)
 
 
+class _TerminalSafeFormatter(logging.Formatter):
+    """Progress lines name organizations (text from Polar): no escape sequence gets through."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().format(record))
+
+
 def _print_step(step: str, ok: bool, error: str | None) -> None:
     mark = "done" if ok else "FAILED"
-    print(f"  {mark:6} {step}" + (f": {error}" if error else ""), file=sys.stderr, flush=True)
+    detail = f": {terminal_safe(error)}" if error else ""
+    print(f"  {mark:6} {step}{detail}", file=sys.stderr, flush=True)
 
 
 def backfill_command(args: argparse.Namespace) -> int:
@@ -142,7 +151,7 @@ def backfill_command(args: argparse.Namespace) -> int:
         f"{outcome.windows_skipped} already done, {outcome.rows_written} rows written"
     )
     for failure in outcome.failures:
-        print(f"  failed (re-run to retry): {failure}", file=sys.stderr)
+        print(f"  failed (re-run to retry): {terminal_safe(failure)}", file=sys.stderr)
     return 1 if outcome.failures else 0
 
 
@@ -150,7 +159,8 @@ def _progress_bar(done: int, total: int, label: str) -> None:
     width = 30
     filled = int(width * done / total) if total else width
     bar = "#" * filled + "." * (width - filled)
-    print(f"\r[{bar}] {done}/{total} {label[:40]:40}", end="", file=sys.stderr, flush=True)
+    shown = terminal_safe(label)[:40]
+    print(f"\r[{bar}] {done}/{total} {shown:40}", end="", file=sys.stderr, flush=True)
 
 
 def demo_command(args: argparse.Namespace) -> int:
