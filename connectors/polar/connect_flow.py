@@ -14,7 +14,13 @@ import httpx
 from connectors.polar.config import PolarEnvironment
 from connectors.polar.crypto import KeyRing
 from connectors.polar.errors import OAuthError, PolarError
-from connectors.polar.oauth import REQUESTED_SCOPES, OAuthClient, Pkce, TokenResponse
+from connectors.polar.oauth import (
+    REQUESTED_SCOPES,
+    MalformedTokenAnswer,
+    OAuthClient,
+    Pkce,
+    TokenResponse,
+)
 from connectors.polar.redirect_receiver import RedirectReceiver
 from connectors.polar.token_manager import encrypt_tokens
 from connectors.polar.token_store import ACTIVE, StoredConnection
@@ -72,7 +78,15 @@ def authorize_in_browser(
             webbrowser.open(url)
         code = receiver.wait_for_code(timeout)
         redirect_uri = receiver.redirect_uri
-    tokens = oauth.exchange_code(code=code, redirect_uri=redirect_uri, pkce=pkce)
+    try:
+        tokens = oauth.exchange_code(code=code, redirect_uri=redirect_uri, pkce=pkce)
+    except MalformedTokenAnswer as malformed:
+        if malformed.refresh_token:  # never leave a live token nothing holds
+            _revoke_quietly(oauth, malformed.refresh_token)
+        raise OAuthError(
+            f"{malformed}; nothing was stored and the approval's code is used up: run "
+            "`polar-metrics connect` again."
+        ) from None
     check_granted_scopes(oauth, tokens)
     now = datetime.now(UTC)
     return StoredConnection(
@@ -97,7 +111,7 @@ def check_granted_scopes(oauth: OAuthClient, tokens: TokenResponse) -> None:
     missing = sorted(set(ESSENTIAL_SCOPES) - granted)
     if not unexpected and not missing:
         return
-    _revoke_quietly(oauth, tokens)
+    _revoke_quietly(oauth, tokens.refresh_token)
     if unexpected:
         problem = f"Polar granted scopes this tool never asked for: {', '.join(unexpected)}"
     else:
@@ -108,8 +122,8 @@ def check_granted_scopes(oauth: OAuthClient, tokens: TokenResponse) -> None:
     )
 
 
-def _revoke_quietly(oauth: OAuthClient, tokens: TokenResponse) -> None:
+def _revoke_quietly(oauth: OAuthClient, refresh_token: str) -> None:
     try:
-        oauth.revoke(tokens.refresh_token, "refresh_token")
+        oauth.revoke(refresh_token, "refresh_token")
     except PolarError:
         logger.warning("could not revoke the refused tokens at Polar")

@@ -18,7 +18,8 @@ from connectors.polar.config import PolarEnvironment, PolarSettings
 from connectors.polar.connection import PolarConnection
 from connectors.polar.errors import NeedsReauthError, OAuthError, PolarError
 from connectors.polar.retry import retry_after_seconds
-from tests.connectors.polar.conftest import Emulated
+from connectors.polar.token_store import TokenStore
+from tests.connectors.polar.conftest import Emulated, connect_in_process
 from tests.connectors.polar.test_token_endpoint_retries import (
     TOKEN_PATH,
     api_call,
@@ -194,3 +195,15 @@ def test_no_token_endpoint_failure_escapes_as_a_raw_httpx_error(
         api_call(connected, emulator)
     assert not isinstance(failed.value, httpx.HTTPError)
     assert "TooManyRedirects" in str(failed.value)
+
+
+def test_a_truncated_answer_to_the_code_exchange_stores_nothing_and_says_connect_again(
+    settings: PolarSettings, emulator: Emulated
+) -> None:
+    emulator.control("POST", "faults", {"malformed_json_next": {"path_prefix": TOKEN_PATH}})
+    with pytest.raises(OAuthError) as failed:
+        connect_in_process(settings, emulator)
+    message = str(failed.value)
+    assert "code exchange with HTTP 200" in message and "nothing was stored" in message
+    assert "polar-metrics connect" in message
+    assert TokenStore(settings.token_store_path).read("default") is None
