@@ -3,6 +3,7 @@
 Secrets (client secret, token keys) are read only from the environment and never printed.
 """
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from functools import cache
@@ -60,9 +61,25 @@ def resolve_environment(value: str) -> PolarEnvironment:
             f"POLAR_ENVIRONMENT={value!r} is not understood: use 'production', 'sandbox' or the "
             "base URL of a Polar emulator such as http://127.0.0.1:8765 (no path)."
         )
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
+        raise ConfigurationError(
+            f"POLAR_ENVIRONMENT={value!r} uses plain http:// to a host that is not this machine: "
+            "the client secret and tokens would cross the network unencrypted. Use https://, "
+            "or http:// only to a loopback emulator (127.0.0.1, ::1 or localhost)."
+        )
     base = f"{parts.scheme}://{parts.netloc}"
     # The emulator serves the browser authorize page and the API on one origin.
     return PolarEnvironment("emulator", f"{base}/oauth2/authorize", base, None)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1: the only hosts plain http:// may go to."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # any other name could resolve anywhere
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,15 @@ from connectors.polar.crypto import KeyRing
 from connectors.polar.errors import (
     ConfigurationError,
     ConnectionNotFoundError,
+    PolarError,
     StaleGenerationError,
+    TokenStoreError,
 )
 from connectors.polar.oauth import OAuthClient
 from connectors.polar.records import Organization
 from connectors.polar.single_flight import refresh_lock
-from connectors.polar.token_manager import TokenManager
+from connectors.polar.token_exchange import REFRESH_LOCK_WAIT_SECONDS
+from connectors.polar.token_manager import REFRESH_FIELD, TokenManager
 from connectors.polar.token_store import StoredConnection, TokenStore
 
 __all__ = [
@@ -162,9 +165,29 @@ def connect(
         oauth, keyring, name, open_browser=open_browser, port=port, on_url=on_url, timeout=timeout
     )
     store = TokenStore(settings.token_store_path)
-    with refresh_lock(store.path):
-        store.create(row)
+    try:
+        with refresh_lock(store.path, REFRESH_LOCK_WAIT_SECONDS):
+            store.create(row)
+    except TokenStoreError as error:
+        # The user approved: never leave live tokens that nothing holds.
+        revoked = revoke_unsaved(oauth, keyring, row)
+        raise TokenStoreError(f"{error} The approval could not be stored; {revoked}") from None
     store.scrub()  # the previous row's ciphertexts (a reconnect) leave the write-ahead log
     connection = PolarConnection(settings, name, keyring)
     connection.discover_organizations()
     return connection
+
+
+def revoke_unsaved(oauth: OAuthClient, keyring: KeyRing, row: StoredConnection) -> str:
+    """Revoke the tokens of an approval that could not be stored; says what happened."""
+    refresh = keyring.decrypt(
+        row.refresh_token_ct or "", connection=row.name, field_name=REFRESH_FIELD
+    )
+    try:
+        oauth.revoke(refresh, "refresh_token")
+    except PolarError as error:
+        return (
+            f"revoking its tokens at Polar failed too ({error}): revoke the app at "
+            "https://polar.sh/settings (Developers > Authorized applications), then connect again."
+        )
+    return "its tokens were revoked at Polar. Run `polar-metrics connect` again."

@@ -8,6 +8,7 @@ from connectors.polar.crypto import KeyRing
 from connectors.polar.errors import ConnectionNotFoundError, PolarError
 from connectors.polar.oauth import OAuthClient
 from connectors.polar.single_flight import refresh_lock
+from connectors.polar.token_exchange import REFRESH_LOCK_WAIT_SECONDS
 from connectors.polar.token_manager import ACCESS_FIELD, REFRESH_FIELD
 from connectors.polar.token_store import INACTIVE, StoredConnection, TokenStore
 
@@ -30,7 +31,7 @@ class DisconnectOutcome:
 def disconnect(settings: PolarSettings, name: str = DEFAULT_CONNECTION) -> DisconnectOutcome:
     """Revoke at Polar, delete the ciphertexts and mark the connection `inactive`."""
     store = TokenStore(settings.token_store_path)
-    with refresh_lock(store.path):
+    with refresh_lock(store.path, REFRESH_LOCK_WAIT_SECONDS):
         row = store.read(name)
         if row is None:
             raise ConnectionNotFoundError(f"no connection named {name!r}; nothing to disconnect.")
@@ -68,7 +69,7 @@ def rotate_keys(settings: PolarSettings, only: str | None = None) -> list[str]:
     keyring = KeyRing.parse(settings.token_keys)
     store = TokenStore(settings.token_store_path)
     rewritten = []
-    with refresh_lock(store.path):
+    with refresh_lock(store.path, REFRESH_LOCK_WAIT_SECONDS):
         for row in store.all():
             if only is not None and row.name != only:
                 continue

@@ -50,6 +50,23 @@ class TokenServerError(TokenCallInterrupted):
     """Polar answered 5xx to a token call: it may or may not have processed (rotated) it."""
 
 
+class MalformedTokenAnswer(OAuthError):
+    """Polar answered 200 (so it did the exchange) with a body that is not a full token answer.
+
+    Carries whatever could be read, so that a rotated refresh token is not thrown away.
+    """
+
+    def __init__(
+        self, message: str, *, access_token: str | None, refresh_token: str | None
+    ) -> None:
+        super().__init__(message)
+        self.access_token = access_token
+        self.refresh_token = refresh_token
+
+    def __repr__(self) -> str:
+        return f"MalformedTokenAnswer({str(self)!r}, tokens=***)"
+
+
 class TokenRateLimited(OAuthError):
     """Polar answered 429: its rate limiter runs before the OAuth server, so nothing was done."""
 
@@ -142,10 +159,8 @@ class OAuthClient:
         try:
             with self._http() as http:
                 response = http.post(url, data={**form, **self._credentials()})
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as error:
-            raise TokenCallInterrupted(
-                f"the {what} with Polar was interrupted ({type(error).__name__})."
-            ) from None
+        except httpx.HTTPError as error:
+            raise TokenCallInterrupted(_transport_failure(error, what, url)) from None
         body = _json(response)
         if response.status_code == 400 and body.get("error") == "invalid_grant":
             raise InvalidGrantError(f"Polar answered invalid_grant to the {what}.")
@@ -158,7 +173,7 @@ class OAuthClient:
             raise TokenServerError(f"the {what} failed: {_describe(response)}")
         if response.status_code != 200:
             raise OAuthError(f"the {what} failed: {_describe(response)}")
-        return _parse_token_response(body, what)
+        return _parse_token_response(body, what, response.headers.get("content-type", ""))
 
     def _credentials(self) -> dict[str, str]:
         return {"client_id": self.client_id, "client_secret": self.client_secret}
@@ -167,20 +182,56 @@ class OAuthClient:
         return httpx.Client(timeout=TOKEN_TIMEOUT, transport=self.transport)
 
 
-def _parse_token_response(body: dict[str, Any], what: str) -> TokenResponse:
+def _parse_token_response(body: dict[str, Any], what: str, content_type: str) -> TokenResponse:
+    access, refresh = _text(body.get("access_token")), _text(body.get("refresh_token"))
     try:
         expires_in = int(body["expires_in"])
-        access, refresh = str(body["access_token"]), str(body["refresh_token"])
     except (KeyError, TypeError, ValueError):
-        raise OAuthError(
-            f"the {what} answer lacks access_token, refresh_token or expires_in."
-        ) from None
+        expires_in = None
+    if access is None or refresh is None or expires_in is None:
+        missing = [
+            name
+            for name, value in (
+                ("access_token", access),
+                ("refresh_token", refresh),
+                ("expires_in", expires_in),
+            )
+            if value is None
+        ]
+        shape = "a JSON object" if body else f"not a JSON object ({content_type or 'no type'})"
+        raise MalformedTokenAnswer(
+            f"Polar answered the {what} with HTTP 200 but the body was {shape} lacking "
+            f"{', '.join(missing)}",
+            access_token=access,
+            refresh_token=refresh,
+        )
     return TokenResponse(
         access_token=access,
         refresh_token=refresh,
         expires_in=expires_in,
         scopes=tuple(str(body.get("scope") or "").split()),
     )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _transport_failure(error: httpx.HTTPError, what: str, url: str) -> str:
+    """What went wrong on the way to or from Polar, and where to look (never the request)."""
+    kind = type(error).__name__
+    if isinstance(error, httpx.ProxyError):
+        return (
+            f"the {what} could not pass the HTTP proxy ({kind}); check HTTPS_PROXY / ALL_PROXY "
+            f"and that the proxy lets {url} through."
+        )
+    if isinstance(error, httpx.UnsupportedProtocol):
+        return f"the {what} cannot be sent to {url} ({kind}); check POLAR_ENVIRONMENT."
+    if isinstance(error, httpx.ProtocolError):
+        return f"the {what} got an answer from {url} that is not valid HTTP ({kind})."
+    if isinstance(error, httpx.DecodingError):
+        return f"the {what} got an answer from {url} that could not be decoded ({kind})."
+    return f"the {what} with Polar was interrupted ({kind})."
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

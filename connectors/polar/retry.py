@@ -9,6 +9,8 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -35,14 +37,30 @@ class Backoff:
         return ceiling * self.random_fraction()
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """Polar's `Retry-After` as seconds (it sends whole seconds), or None if absent/garbled."""
+def retry_after_seconds(
+    response: httpx.Response, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> float | None:
+    """`Retry-After` as seconds from now, or None if absent/garbled.
+
+    RFC 9110 allows seconds (what Polar sends) or an HTTP date (what a proxy or CDN may send);
+    a date in the past means "now" (0 s).
+    """
     value = response.headers.get("Retry-After", "").strip()
     try:
         seconds = float(value)
     except ValueError:
-        return None
+        return _seconds_until_http_date(value, now())
     return seconds if seconds >= 0 else None
+
+
+def _seconds_until_http_date(value: str, now: datetime) -> float | None:
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; the obsolete forms may lack the zone
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
 
 
 def polar_message(response: httpx.Response) -> str:

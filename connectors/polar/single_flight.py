@@ -13,8 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from connectors.polar.errors import TokenStoreError
-
-LOCK_TIMEOUT_SECONDS = 60.0
+from connectors.polar.private_files import private_directory
 
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
@@ -26,8 +25,11 @@ def lock_path_for(store_path: Path) -> Path:
 
 
 @contextmanager
-def refresh_lock(store_path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
-    """Hold the refresh lock of `store_path` (thread lock, then file lock) for the block."""
+def refresh_lock(store_path: Path, timeout: float) -> Iterator[None]:
+    """Hold the refresh lock of `store_path` (thread lock, then file lock) for the block.
+
+    Callers wait `token_exchange.REFRESH_LOCK_WAIT_SECONDS`: longer than any legitimate hold.
+    """
     path = lock_path_for(store_path)
     thread_lock = _thread_lock(str(path.resolve()))
     if not thread_lock.acquire(timeout=timeout):
@@ -41,7 +43,7 @@ def refresh_lock(store_path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Ite
 
 @contextmanager
 def _file_lock(path: Path, timeout: float) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout

@@ -3,12 +3,9 @@
 Polar rotates the refresh token on every use and kills the previous access token at once. So a
 refresh happens under the cross-process refresh lock, and under that lock the store is re-read
 first: if another thread or process already rotated, its token is used and no call is made.
-Otherwise the exchange happens and the new pair is committed before the lock is released.
-
-Transient failures of the exchange are retried under the lock, never replaying a rotated token
-more than once: a 429 was never processed (Polar's limiter runs before the OAuth server), so it
-is retried after Retry-After, at most twice; a 5xx, timeout or dropped connection may come after
-Polar rotated, so it is retried once, and an `invalid_grant` to that retry means the chain is lost.
+Otherwise the exchange happens (with its retries: `token_exchange`) and the new pair is
+committed before the lock is released, with SIGINT/SIGTERM held back until it is (`interrupts`)
+and the commit in a `finally`, so an interrupt cannot lose a pair Polar has already rotated to.
 """
 
 import logging
@@ -24,20 +21,22 @@ from connectors.polar.errors import (
     ConnectionNotFoundError,
     NeedsReauthError,
     OAuthError,
-    RateLimitedError,
     StaleGenerationError,
 )
+from connectors.polar.interrupts import interrupts_deferred
 from connectors.polar.oauth import (
-    RETRY_AFTER_CAP_SECONDS,
     InvalidGrantError,
+    MalformedTokenAnswer,
     OAuthClient,
-    TokenCallInterrupted,
-    TokenRateLimited,
     TokenResponse,
-    TokenServerError,
 )
-from connectors.polar.retry import Backoff
-from connectors.polar.single_flight import LOCK_TIMEOUT_SECONDS, refresh_lock
+from connectors.polar.single_flight import refresh_lock
+from connectors.polar.token_exchange import (
+    REFRESH_LOCK_WAIT_SECONDS,
+    RateLimitGiveUp,
+    RefreshExchange,
+    rate_limited_error,
+)
 from connectors.polar.token_store import ACTIVE, NEEDS_REAUTH, StoredConnection, TokenStore
 
 logger = logging.getLogger(__name__)
@@ -45,11 +44,6 @@ logger = logging.getLogger(__name__)
 REFRESH_MARGIN = timedelta(seconds=60)  # refresh this long before Polar's expiry
 ACCESS_FIELD = "access_token"
 REFRESH_FIELD = "refresh_token"
-RATE_LIMIT_RETRIES = 2  # a 429 was not processed: safe to retry, but not forever
-NO_RETRY_AFTER_WAIT_SECONDS = 1.0  # a 429 without Retry-After (not Polar's, a proxy's)
-SERVER_ERROR_BACKOFF = Backoff(base_seconds=1.0)  # one short jittered wait before a 5xx retry
-# Waiters must outlast a holder that waits out every allowed rate-limit window.
-REFRESH_LOCK_WAIT_SECONDS = LOCK_TIMEOUT_SECONDS + RATE_LIMIT_RETRIES * RETRY_AFTER_CAP_SECONDS
 
 
 @dataclass(frozen=True)
@@ -138,77 +132,77 @@ class TokenManager:
                 return self._remember(stored)
             if time.monotonic() < self._rate_limited_until:
                 # This connection just gave up on Polar's rate limit: fail at once.
-                raise self._rate_limited_error()
-            tokens = self._exchange(row)
-            now = datetime.now(UTC)
-            # Durable commit BEFORE the lock is released and before the token is used.
-            self._commit(row, encrypt_tokens(self._keyring, self.name, tokens, now))
+                raise rate_limited_error(self.name)
+            with interrupts_deferred() as deferred:
+                received: TokenResponse | None = None
+                now = datetime.now(UTC)
+                try:
+                    exchange = RefreshExchange(self.name, self._oauth(), deferred)
+                    received = self._exchange(row, exchange)
+                finally:
+                    # In a `finally`: whatever interrupts us now, Polar has rotated to this pair.
+                    if received is not None:
+                        now = datetime.now(UTC)
+                        self._commit(row, encrypt_tokens(self._keyring, self.name, received, now))
             logger.info("connection %r: access token refreshed", self.name)
             return self._remember(
-                AccessState(tokens.access_token, now + timedelta(seconds=tokens.expires_in))
+                AccessState(received.access_token, now + timedelta(seconds=received.expires_in))
             )
 
-    def _exchange(self, row: StoredConnection) -> TokenResponse:
-        refresh_token = self._keyring.decrypt(
-            row.refresh_token_ct or "", connection=self.name, field_name=REFRESH_FIELD
-        )
+    def _oauth(self) -> OAuthClient:
         try:
-            oauth = self._oauth_factory()
+            return self._oauth_factory()
         except ConfigurationError as error:
             raise ConfigurationError(
                 f"connection {self.name!r} needs a token refresh, which needs the client id and "
                 f"secret of the OAuth app it was connected with; the stored tokens are unchanged. "
                 f"{error}"
             ) from None
+
+    def _exchange(self, row: StoredConnection, exchange: RefreshExchange) -> TokenResponse:
+        refresh_token = self._keyring.decrypt(
+            row.refresh_token_ct or "", connection=self.name, field_name=REFRESH_FIELD
+        )
         try:
-            return self._exchange_with_retries(oauth, refresh_token)
+            return exchange.run(refresh_token)
         except InvalidGrantError:
-            self._mark_needs_reauth(row)
+            self._mark_needs_reauth(row, reauth_message(self.name))
             raise NeedsReauthError(reauth_message(self.name)) from None
+        except RateLimitGiveUp as limited:
+            # Remembered, so other threads of this process do not each wait out the limit again.
+            self._rate_limited_until = time.monotonic() + limited.block_seconds
+            raise
+        except MalformedTokenAnswer as malformed:
+            raise self._keep_what_can_be_kept(row, malformed) from None
 
-    def _exchange_with_retries(self, oauth: OAuthClient, refresh_token: str) -> TokenResponse:
-        """The new pair, after at most 2 waits for a 429 and 1 retry after a 5xx/interruption."""
-        rate_limit_waits = 0
-        interrupted = False
-        while True:
-            try:
-                return oauth.refresh(refresh_token)
-            except TokenRateLimited as limited:
-                self._wait_out_rate_limit(limited, rate_limit_waits)
-                rate_limit_waits += 1
-            except TokenCallInterrupted as error:
-                if interrupted:
-                    raise OAuthError(
-                        f"{str(error).rstrip('.')}; it failed twice, the stored tokens are "
-                        "unchanged. Polar may be down or unreachable: check "
-                        "https://status.polar.sh and retry later."
-                    ) from None
-                # Polar may have rotated before failing; one retry tells: it either succeeds
-                # or answers invalid_grant (then the chain is lost: reconnect).
-                interrupted = True
-                logger.warning("connection %r: %s; retrying once", self.name, error)
-                if isinstance(error, TokenServerError):
-                    time.sleep(SERVER_ERROR_BACKOFF.delay(1))
-
-    def _wait_out_rate_limit(self, limited: TokenRateLimited, waits_so_far: int) -> None:
-        """Sleep for Polar's Retry-After; raise when the retries are used up or it is too long."""
-        wait = _rate_limit_wait(limited)
-        if wait is None or waits_so_far >= RATE_LIMIT_RETRIES:
-            # Remember it, so other threads of this process do not each wait out the limit again.
-            self._rate_limited_until = time.monotonic() + (
-                RETRY_AFTER_CAP_SECONDS if wait is None else wait
+    def _keep_what_can_be_kept(
+        self, row: StoredConnection, malformed: MalformedTokenAnswer
+    ) -> OAuthError:
+        """Store the rotated refresh token of a broken 200 if it is readable; the error to raise."""
+        if malformed.refresh_token is None:
+            reason = (
+                f"{malformed}; Polar has already rotated the refresh token of connection "
+                f"{self.name!r} and its answer did not carry the new one, so the chain is lost: "
+                f"reconnect with `polar-metrics connect --connection {self.name}`."
             )
-            raise self._rate_limited_error(limited.retry_after)
-        logger.warning("connection %r: token call rate-limited, retry in %.0f s", self.name, wait)
-        time.sleep(wait)
-
-    def _rate_limited_error(self, retry_after: float | None = None) -> RateLimitedError:
-        when = f"after {retry_after:.0f} s" if retry_after else "in a minute"
-        return RateLimitedError(
-            f"Polar kept rate-limiting (HTTP 429) the token refresh of connection {self.name!r}; "
-            f"the stored tokens are unchanged and still valid. Retry {when} (the token "
-            "endpoint's limit counts every request from this IP address).",
-            status_code=429,
+            self._mark_needs_reauth(row, reason)
+            return NeedsReauthError(reason)
+        changes: dict[str, object] = {
+            "refresh_token_ct": self._keyring.encrypt(
+                malformed.refresh_token, connection=self.name, field_name=REFRESH_FIELD
+            ),
+            "access_token_expires_at": datetime.now(UTC) - REFRESH_MARGIN,  # refresh at next use
+        }
+        if malformed.access_token is not None:
+            changes["access_token_ct"] = self._keyring.encrypt(
+                malformed.access_token, connection=self.name, field_name=ACCESS_FIELD
+            )
+        self._commit(row, changes)
+        with self._cache_lock:
+            self._current = None
+        return OAuthError(
+            f"{malformed}. The new refresh token it carried is stored, so connection "
+            f"{self.name!r} stays usable: run the command again (the next call refreshes)."
         )
 
     def _commit(
@@ -232,7 +226,7 @@ class TokenManager:
                 row = fresh
         raise StaleGenerationError(f"connection {self.name!r} kept changing; retry.")
 
-    def _mark_needs_reauth(self, row: StoredConnection) -> None:
+    def _mark_needs_reauth(self, row: StoredConnection, reason: str) -> None:
         # The dead tokens are removed: they can never work again and should not sit on disk.
         self._commit(
             row,
@@ -242,7 +236,7 @@ class TokenManager:
                 "refresh_token_ct": None,
                 "access_token_expires_at": None,
             },
-            {"needs_reauth_reason": reauth_message(self.name)},
+            {"needs_reauth_reason": reason},
         )
         with self._cache_lock:
             self._needs_reauth = True
@@ -290,10 +284,3 @@ class TokenManager:
         with self._cache_lock:
             self._current = state
         return state
-
-
-def _rate_limit_wait(limited: TokenRateLimited) -> float | None:
-    """Seconds to wait before retrying a 429; None when Polar asks for longer than the cap."""
-    if limited.retry_after is None:
-        return NO_RETRY_AFTER_WAIT_SECONDS
-    return limited.retry_after if limited.retry_after <= RETRY_AFTER_CAP_SECONDS else None

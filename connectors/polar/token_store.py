@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.polar.errors import StaleGenerationError, TokenStoreError
+from connectors.polar.private_files import private_directory, private_files
 
 ACTIVE = "active"
 NEEDS_REAUTH = "needs_reauth"
@@ -37,6 +38,7 @@ create table if not exists connections (
     updated_at text not null
 )
 """
+_SIDE = ("-wal", "-shm")  # SQLite's write-ahead log and shared memory next to the store
 _COLUMNS = (
     "name, status, environment, access_token_ct, refresh_token_ct, access_token_expires_at, "
     "granted_scopes, metadata, generation, created_at, updated_at"
@@ -131,9 +133,13 @@ class TokenStore:
     @contextmanager
     def _open(self) -> Iterator[sqlite3.Connection]:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Owner-only from the start (SQLite gives its -wal/-shm files the same mode).
+            private_directory(self.path.parent)  # the state directory (POLAR_METRICS_HOME)
+            # Owner-only from the start (SQLite gives its -wal/-shm files the same mode), and
+            # tightened if an older version left it readable.
             os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            private_files(
+                self.path, *(self.path.with_name(self.path.name + side) for side in _SIDE)
+            )
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         except (OSError, sqlite3.Error) as error:
             raise TokenStoreError(

@@ -7,6 +7,7 @@ from typing import Any
 
 from connectors.polar.config import DEFAULT_CONNECTION, PolarSettings
 from connectors.polar.errors import ConnectionNotFoundError, NeedsReauthError, PolarError
+from orchestration.outputs.formatting import terminal_safe
 
 STATUS_EPILOG = """exit codes:
   0  the connection is active and usable
@@ -171,9 +172,10 @@ def _print_status(report: dict[str, Any]) -> None:
         print("Organizations (only active ones are queried):")
     for org in organizations:
         queried = "queried" if org["is_queried"] else "not queried"
+        # Names and slugs come from Polar: never let them drive the terminal.
         print(
-            f"  {org['name']} ({org['slug']}, {org['id']}): {org['status']}, "
-            f"{org['default_presentment_currency']}, {queried}"
+            f"  {terminal_safe(org['name'])} ({terminal_safe(org['slug'])}, {org['id']}): "
+            f"{org['status']}, {org['default_presentment_currency']}, {queried}"
         )
 
 
@@ -184,7 +186,7 @@ def _print_organizations(organizations: list[Any]) -> None:
     print(f"{len(organizations)} organization(s):")
     for org in organizations:
         queried = "queried" if org.is_queried else "not queried (status is not active)"
-        print(f"  {org.name} ({org.slug}): {org.status}, {queried}")
+        print(f"  {terminal_safe(org.name)} ({terminal_safe(org.slug)}): {org.status}, {queried}")
 
 
 def _iso(value: Any) -> str | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from connectors.polar.config import PolarSettings
 from connectors.polar_emulator.config import EmulatorConfig
 from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.outputs.formatting import terminal_safe
 
 DEMO_DIR = ".demo"
 CONNECTION = "default"
@@ -25,7 +26,7 @@ def fresh_state_dir(base: Path) -> Path:
     """`<base>/.demo`, emptied."""
     state = base / DEMO_DIR
     shutil.rmtree(state, ignore_errors=True)
-    state.mkdir(parents=True)
+    state.mkdir(mode=0o700, parents=True)  # tokens and business data: owner-only
     return state
 
 
@@ -54,7 +55,7 @@ def run_demo(print_line: PrintLine, run_pipeline: Callable[[str], int]) -> int:
         active = [o for o in organizations if o.is_queried]
         print_line(
             f"Connected through OAuth: {len(organizations)} organization(s), "
-            f"{len(active)} active: " + ", ".join(o.name for o in active)
+            f"{len(active)} active: " + ", ".join(terminal_safe(o.name) for o in active)
         )
         code = run_pipeline(CONNECTION)
     print_line(f"Warehouse: {settings.warehouse_path}")

@@ -8,6 +8,7 @@ from datetime import date
 
 from connectors.polar.config import DEFAULT_CONNECTION
 from orchestration.cli.progress import ENTITIES
+from orchestration.outputs.formatting import terminal_safe
 
 EXIT_PARTIAL = 3
 
@@ -110,7 +111,7 @@ def backfill_command(args: argparse.Namespace) -> int:
         f"{outcome.windows_skipped} already done, {outcome.rows_written} rows written"
     )
     for failure in outcome.failures:
-        print(f"  failed (re-run to retry): {failure}", file=sys.stderr)
+        print(f"  failed (re-run to retry): {terminal_safe(failure)}", file=sys.stderr)
     return 1 if outcome.failures else 0
 
 
@@ -118,7 +119,8 @@ def _progress_bar(done: int, total: int, label: str) -> None:
     width = 30
     filled = int(width * done / total) if total else width
     bar = "#" * filled + "." * (width - filled)
-    print(f"\r[{bar}] {done}/{total} {label[:40]:40}", end="", file=sys.stderr, flush=True)
+    shown = terminal_safe(label)[:40]
+    print(f"\r[{bar}] {done}/{total} {shown:40}", end="", file=sys.stderr, flush=True)
 
 
 def demo_command(args: argparse.Namespace) -> int:

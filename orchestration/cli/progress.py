@@ -12,6 +12,8 @@ from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import TextIO
 
+from orchestration.outputs.formatting import terminal_safe
+
 ENTITIES = ("products", "customers", "subscriptions", "refunds", "orders")
 OUTPUT_STEPS = ("polar_dashboard", "polar_serving_copy", "polar_revenue_alerts")
 DBT_STEP = "polar_dbt_models"
@@ -33,7 +35,7 @@ class StageProgress:
     def __call__(self, step: str, ok: bool, error: str | None, meta: dict[str, object]) -> None:
         """Print the stage line this step completes, or the failure it reports."""
         if not ok:
-            print(f"  FAILED {step}: {error or 'no message'}", file=sys.stderr, flush=True)
+            print(f"  FAILED {step}: {terminal_safe(error or 'no message')}", file=sys.stderr, flush=True)
             if step == DBT_STEP:
                 self._print_dbt_failure()
             return

@@ -3,6 +3,9 @@
 The dashboard and `polar-metrics summary` both format through here, so they print the same text.
 """
 
+import re
+import unicodedata
+
 from connectors.polar.catalogue import metrics_by_slug
 
 # Polar reports every money metric in cents of its settlement currency (USD), converted from each
@@ -82,3 +85,28 @@ def metric_label(slug: str) -> str:
     """The display name of a metric slug (the catalogue's, or the slug itself when unknown)."""
     definition = metrics_by_slug().get(slug)
     return definition.display_name if definition else slug
+
+
+# Terminal control that text from Polar (organization names, slugs) must never carry to a
+# terminal: ANSI/VT escape sequences (CSI, OSC such as hyperlinks or window titles, and the
+# two-character ones), then any control character left, and the bidirectional overrides that
+# make text display in another order than it reads.
+_ESCAPE_SEQUENCES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, screen clears
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks, clipboard
+    r"|\x1b[ -/]*[0-~]?"  # any other escape
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+)
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def terminal_safe(text: object) -> str:
+    """`text` with escape sequences, control characters and bidi overrides removed."""
+    without_sequences = _ESCAPE_SEQUENCES.sub("", str(text))
+    return "".join(
+        char
+        for char in without_sequences
+        if unicodedata.category(char) != "Cc" and char not in _BIDI_CONTROLS
+    )

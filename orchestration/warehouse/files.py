@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from connectors.polar.errors import PolarError
+from connectors.polar.private_files import PRIVATE_DIRECTORY, private_files
 from orchestration.warehouse.schema import MIGRATIONS, SCHEMA_VERSION
 
 
@@ -148,12 +149,14 @@ def open_warehouse(
     """
     if read_only and not path.exists():
         raise WarehouseError(f"No warehouse at {path}: run `polar-metrics refresh` first.")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
     try:
         config = bounded_writer_config(path) if bounded_memory and not read_only else {}
         con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.Error as error:
         raise WarehouseError(open_failure(path, error, writer=not read_only)) from None
+    # Business data: owner-only, also when an older version left it readable.
+    private_files(path, path.with_name(path.name + ".wal"))
     try:
         if read_only:
             _check_reader_version(con, path)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from connectors.polar.private_files import PRIVATE_DIRECTORY, private_files
+
 SERVED_SCHEMAS = ("marts",)
 MANIFEST_TABLE = "marts.serving_manifest"
 SOURCE, TARGET = "warehouse_source", "serving_target"  # aliases inside the copying connection
@@ -41,7 +43,7 @@ def publish_serving_copy(warehouse_path: Path, serving_path: Path) -> PublishedC
     The warehouse is only read (attached read-only), so the caller must not hold it open for
     writing; in the pipeline this runs after dbt, inside the `duckdb_warehouse` pool.
     """
-    serving_path.parent.mkdir(parents=True, exist_ok=True)
+    serving_path.parent.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
     temporary = serving_path.with_name(f".{serving_path.name}.{uuid.uuid4().hex}.tmp")
     published_at = datetime.now(UTC)
     con = duckdb.connect()
@@ -56,6 +58,7 @@ def publish_serving_copy(warehouse_path: Path, serving_path: Path) -> PublishedC
     finally:
         con.close()
     try:
+        private_files(temporary)  # owner-only before it takes the serving copy's name
         _fsync(temporary)
         os.replace(temporary, serving_path)
         _fsync(serving_path.parent)

@@ -1,7 +1,10 @@
 """Faults injected at run time through `/__emulator__/faults` (thread-safe, count-limited)."""
 
+import asyncio
 import threading
+import time
 from dataclasses import dataclass
+from email.utils import formatdate
 
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -20,6 +23,7 @@ class PathFault:
     path_prefix: str = "/v1/"
     status: int = 500
     retry_after: int = 1
+    retry_after_as_date: bool = False  # RFC 9110's other form, as proxies and CDNs send it
     seconds: float = 0.0
 
     def take(self, path: str) -> bool:
@@ -39,10 +43,13 @@ class OrganizationFault:
     count: int | None  # None = always
 
 
-def failure_response(status: int, retry_after: int = 1) -> Response:
+def failure_response(status: int, retry_after: int = 1, as_date: bool = False) -> Response:
     """What an injected failure looks like: 429 like Polar's limiter, else a JSON error."""
     if status == 429:
-        return Response(status_code=429, headers={"Retry-After": str(retry_after)})
+        value = str(retry_after)
+        if as_date:
+            value = formatdate(time.time() + retry_after, usegmt=True)
+        return Response(status_code=429, headers={"Retry-After": value})
     names = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
     return JSONResponse({"detail": names.get(status, "Error")}, status_code=status)
 
@@ -63,6 +70,7 @@ class FaultState:
             self.malformed_json_next: PathFault | None = None
             self.timeout_next: PathFault | None = None
             self.drop_after_refresh_next = 0
+            self.stall_after_refresh_next: PathFault | None = None
             self.fail_organization: OrganizationFault | None = None
             self.access_token_lifetime: int | None = None
             self.rate_limit_overridden = False  # True once set at run time (None = off)
@@ -87,6 +95,11 @@ class FaultState:
     def take_timeout(self, path: str) -> float:
         """Seconds to stall this request before answering (0 = none)."""
         fault = self._take(self.timeout_next, path)
+        return fault.seconds if fault else 0.0
+
+    def take_stall_after_refresh(self) -> float:
+        """Seconds to hold back the answer of this committed refresh (0 = none)."""
+        fault = self._take(self.stall_after_refresh_next, "/v1/oauth2/token")
         return fault.seconds if fault else 0.0
 
     def take_drop_after_refresh(self) -> bool:
@@ -122,3 +135,16 @@ class DroppedConnectionResponse(Response):
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
         # Returning here without the body makes uvicorn abort the connection: the client
         # sees a broken response although the server already committed the work.
+
+
+class StalledResponse(Response):
+    """Sends `response` only after `seconds`: the work is already committed (rotated) meanwhile."""
+
+    def __init__(self, response: Response, seconds: float) -> None:
+        super().__init__()
+        self._response = response
+        self._seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(self._seconds)  # async: other requests keep flowing
+        await self._response(scope, receive, send)

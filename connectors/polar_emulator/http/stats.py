@@ -4,7 +4,13 @@ import threading
 from collections import Counter
 
 GRANT_TYPES = ("authorization_code", "refresh_token")
-_SCALARS = ("invalid_grant", "rate_limited", "injected_failures", "dropped_connections")
+_SCALARS = (
+    "invalid_grant",
+    "rate_limited",
+    "injected_failures",
+    "dropped_connections",
+    "stalled_after_refresh",
+)
 
 
 class EmulatorStats:
@@ -32,7 +38,7 @@ class EmulatorStats:
             self._exchanges[grant_type] += 1
 
     def count(self, name: str) -> None:
-        """Count one event: invalid_grant, rate_limited, injected_failures, dropped_connections."""
+        """Count one event (one of `_SCALARS`)."""
         if name not in _SCALARS:
             raise ValueError(f"unknown counter {name!r}")
         with self._lock:

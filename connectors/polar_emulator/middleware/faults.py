@@ -52,7 +52,9 @@ class FaultMiddleware:
             state.stats.count("injected_failures")
             if failure.status == 429:
                 state.stats.count("rate_limited")
-            response = failure_response(failure.status, failure.retry_after)
+            response = failure_response(
+                failure.status, failure.retry_after, failure.retry_after_as_date
+            )
             return await response(scope, receive, send)
         if faults.take_malformed(path):
             state.stats.count("injected_failures")

@@ -38,10 +38,14 @@ def _path_fault(body: Any, name: str) -> PathFault:
         if fault.status not in FAIL_STATUSES:
             raise ControlError(f"fail_next.status must be one of {FAIL_STATUSES}")
         fault.retry_after = _int(body, "retry_after", 1)
-    if name == "timeout_next":
+        as_date = body.get("retry_after_as_date", False)
+        if not isinstance(as_date, bool):
+            raise ControlError("fail_next.retry_after_as_date must be true or false")
+        fault.retry_after_as_date = as_date
+    if name in ("timeout_next", "stall_after_refresh_next"):
         seconds = body.get("seconds", 30)
         if not isinstance(seconds, int | float) or seconds < 0:
-            raise ControlError("timeout_next.seconds must be a number >= 0")
+            raise ControlError(f"{name}.seconds must be a number >= 0")
         fault.seconds = float(seconds)
     return fault
 
@@ -54,7 +58,7 @@ def apply_faults(state: EmulatorState, body: dict[str, Any]) -> None:
     """Validate every setting first, then apply them together."""
     faults: FaultState = state.faults
     updates: dict[str, Any] = {}
-    for name in ("fail_next", "malformed_json_next", "timeout_next"):
+    for name in ("fail_next", "malformed_json_next", "timeout_next", "stall_after_refresh_next"):
         if name in body:
             updates[name] = _path_fault(body[name], name)
     if "latency_ms" in body:

@@ -10,7 +10,7 @@ from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from connectors.polar_emulator.http.faults import DroppedConnectionResponse
+from connectors.polar_emulator.http.faults import DroppedConnectionResponse, StalledResponse
 from connectors.polar_emulator.oauth.client_auth import authenticate_client
 from connectors.polar_emulator.oauth.clients import RegisteredClient
 from connectors.polar_emulator.oauth.errors import NO_STORE_HEADERS, OAuthError
@@ -173,6 +173,10 @@ def exchange_refresh(state: EmulatorState, form: OAuthForm, client: RegisteredCl
     if state.faults.take_drop_after_refresh():
         state.stats.count("dropped_connections")
         return DroppedConnectionResponse()
+    stall = state.faults.take_stall_after_refresh()
+    if stall:  # rotated already: the old refresh token is dead while the answer is held back
+        state.stats.count("stalled_after_refresh")
+        return StalledResponse(token_response(state, access, refresh, record), stall)
     return token_response(state, access, refresh, record)
 
 

@@ -1,4 +1,9 @@
-"""Webhook delivery of triggered alerts, at most once per rule, scope and day.
+"""Webhook delivery of triggered alerts, AT LEAST once per rule, scope and day.
+
+A lost alert is worse than a repeated one, so a delivery is recorded only after the webhook
+accepted it: a crash (kill -9, power cut) between the POST and the record posts the alert again
+on the next refresh; it is never silently dropped. Apart from that crash window each alert goes
+out once per rule, scope and day.
 
 Deliveries are recorded in a small SQLite file in the state directory (not the warehouse, so
 alerting never competes with the single DuckDB writer). The write lock is held while posting, so
@@ -51,12 +56,15 @@ def deliver_alerts(
     webhook_url: str | None,
     post: Callable[[str, dict], None] | None = None,
 ) -> list[DeliveryOutcome]:
-    """POST each triggered alert not yet delivered today; failures are logged, never raised."""
+    """POST each triggered alert not yet recorded as delivered today (at least once).
+
+    Failures are logged, never raised; a failed or unrecorded delivery is retried next time.
+    """
     triggered = [result for result in results if result.triggered]
     if not webhook_url:
         return [DeliveryOutcome(r.rule.name, r.scope, "no_webhook") for r in triggered]
     send = post or _post_json
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     con = sqlite3.connect(state_dir / DELIVERIES_FILE, timeout=30, isolation_level=None)
     try:
         con.execute(
@@ -81,6 +89,8 @@ def _deliver_one(
             con.execute("rollback")
             return DeliveryOutcome(*key[:2], "already_sent")
         send(url, {"text": slack_text(result)})
+        # Recorded after the webhook accepted it (at least once): if the process dies right
+        # here, the next refresh posts it again rather than never.
         con.execute(
             "insert into alert_deliveries values (?, ?, ?, ?)",
             (*key, datetime.now(UTC).isoformat()),

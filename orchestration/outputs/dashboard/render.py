@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from connectors.polar.private_files import PRIVATE_DIRECTORY, private_files
 from orchestration.outputs.dashboard.data import DashboardData
 from orchestration.outputs.dashboard.sections import (
     DEFAULT_PERIOD,
@@ -47,9 +48,10 @@ def render_dashboard(data: DashboardData, generated_at: datetime | None = None) 
 
 def write_dashboard(data: DashboardData, path: Path) -> Path:
     """Render and write the page atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
     partial.write_text(render_dashboard(data), encoding="utf-8")
+    private_files(partial)  # revenue figures: owner-only before it takes the page's name
     partial.replace(path)
     return path
 

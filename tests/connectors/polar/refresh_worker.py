@@ -76,7 +76,7 @@ def serve_rounds(threads: int) -> None:
 def hold_refresh_lock(marker: Path, seconds: float) -> None:
     """Take the refresh lock as a refresher does, say so in MARKER, then stall inside it."""
     settings = PolarSettings.from_env()
-    with refresh_lock(settings.token_store_path):
+    with refresh_lock(settings.token_store_path, timeout=60):
         marker.write_text(str(os.getpid()))
         time.sleep(seconds)
 

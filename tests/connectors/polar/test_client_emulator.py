@@ -85,6 +85,18 @@ def test_429_waits_for_retry_after_then_succeeds(live_emulator: LiveEmulator) ->
     assert time.monotonic() - started >= 0.9
 
 
+def test_429_with_an_http_date_retry_after_waits_until_that_date(
+    live_emulator: LiveEmulator,
+) -> None:
+    fault = {"count": 1, "status": 429, "retry_after": 2, "retry_after_as_date": True}
+    live_emulator.set_faults(fail_next=fault)
+    started = time.monotonic()
+    with client_for(live_emulator) as client:
+        limits = client.get_metrics_limits()
+    assert limits["intervals"]["day"]["max_days"] == 366
+    assert time.monotonic() - started >= 0.9  # the date is 1-2 s ahead (whole seconds)
+
+
 def test_persistent_429_ends_in_rate_limited_error(live_emulator: LiveEmulator) -> None:
     live_emulator.set_faults(fail_next={"count": 5, "status": 429, "retry_after": 1})
     with client_for(live_emulator, max_attempts=2) as client, pytest.raises(RateLimitedError):

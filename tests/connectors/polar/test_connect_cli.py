@@ -112,3 +112,17 @@ def test_disconnect_when_polar_refuses_the_revocation_still_forgets_the_tokens(
     assert "Deleted the stored tokens" in result.stdout
     report = json.loads(run_cli(env, "status", "--json").stdout)
     assert report["status"] == "inactive" and report["usable"] is False
+
+
+def test_an_organization_name_with_escape_sequences_reaches_the_terminal_inert(
+    env: dict[str, str], emulator: Emulated
+) -> None:
+    # A name Polar accepts from any account owner: clear the screen, retitle the window, link.
+    hostile = "Evil\x1b[2J\x1b]0;pwned\x07 \x1b]8;;https://x.example\x1b\\Corp\x1b]8;;\x1b\\\u202e"
+    emulator.control("POST", "organizations", {"name": hostile})
+    code, out, err, _ = cli_connect(env, emulator.callback_port)
+    status = run_cli(env, "status")
+    assert code == 0 and status.returncode == 0, err + status.stderr
+    for output in (out, status.stdout):
+        assert "Evil Corp" in output
+        assert "\x1b" not in output and "\x07" not in output and "\u202e" not in output

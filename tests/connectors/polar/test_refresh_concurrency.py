@@ -90,13 +90,18 @@ def test_holder_of_the_old_token_rereads_the_winner_after_its_401(
     assert fingerprint(stored_access_token(settings)) == json.loads(out)["token"]
 
 
-def test_killed_lock_holder_frees_the_lock_and_the_chain_survives(
+def test_a_lock_holder_killed_before_it_called_polar_frees_the_lock_for_the_next_refresher(
     tmp_path: Path,
     env: dict[str, str],
     settings: PolarSettings,
     emulator: Emulated,
     connected: PolarConnection,
 ) -> None:
+    """kill -9 of a process holding the refresh lock BEFORE its token call: the OS frees the lock.
+
+    A kill during the exchange itself (after Polar rotated) is another case:
+    test_rotation_interrupts.py covers SIGTERM there (chain kept) and SIGKILL (chain lost).
+    """
     expire_in_store(settings)
     marker = tmp_path / "holding"
     holder = worker(env, "hold", str(marker))  # takes the real refresh lock, then stalls in it
@@ -142,10 +147,18 @@ def test_connection_dropped_after_rotation_ends_in_needs_reauth_without_a_loop(
     assert emulator.token_calls() == calls_after_failure
 
 
-def test_read_timeout_on_the_token_call_is_retried_once_and_the_chain_survives(
+def test_a_token_call_stalled_before_polar_handled_it_times_out_and_the_retry_overtakes_it(
     monkeypatch: pytest.MonkeyPatch, emulator: Emulated, connected: PolarConnection
 ) -> None:
-    # The emulator stalls the first token call (and then still rotates it); we give up at 0.3 s.
+    """A read timeout on a token call Polar has NOT handled: the one retry is the only rotation.
+
+    The emulator's `timeout_next` stalls the request before its OAuth server sees it; the client
+    gives up at 0.3 s and hangs up, so the stalled request is never handled (its body can no
+    longer be read), and the retry rotates. That is why the chain survives here: the timeout
+    came before any rotation. A failure AFTER Polar rotated is another case (see
+    test_connection_dropped_after_rotation_ends_in_needs_reauth_without_a_loop and
+    test_rotation_interrupts.py).
+    """
     monkeypatch.setattr("connectors.polar.oauth.TOKEN_TIMEOUT", httpx.Timeout(0.3))
     emulator.control(
         "POST",
@@ -154,10 +167,17 @@ def test_read_timeout_on_the_token_call_is_retried_once_and_the_chain_survives(
     )
     emulator.control("POST", "expire-access-tokens")
     calls_before = emulator.token_calls()
+    before = emulator.stats()
     response = _api_call(connected, emulator)
     assert response.status_code == 200
     assert emulator.token_calls() - calls_before == 2
     assert connected.status == "active"
+    time.sleep(1.0)  # the stall is over: the abandoned original was never handled
+    after = emulator.stats()
+    rotations = (
+        after["token_exchanges"]["refresh_token"] - before["token_exchanges"]["refresh_token"]
+    )
+    assert rotations == 1 and after["invalid_grant"] == before["invalid_grant"]
 
 
 def test_organization_save_during_a_refresh_does_not_lose_the_rotated_pair(

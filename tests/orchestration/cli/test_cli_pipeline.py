@@ -1,6 +1,7 @@
 """`polar-metrics refresh`, `backfill` and `demo` as a user runs them (real subprocesses)."""
 
 import os
+import stat
 import subprocess
 import sys
 from datetime import timedelta
@@ -62,6 +63,15 @@ def test_demo_connects_and_loads_ninety_days_for_each_active_organization(
     assert "check failed" not in demo.stdout, demo.stdout[-3000:]
     assert "schema drift" not in (demo.stdout + demo.stderr).lower(), demo.stdout[-3000:]
     warehouse = tmp_path / ".demo" / "warehouse.duckdb"
+    # Tokens and business data are owner-only (the state directory and every file in it).
+    assert stat.S_IMODE(warehouse.parent.stat().st_mode) == 0o700
+    for name in (
+        "tokens.sqlite",
+        "warehouse.duckdb",
+        "warehouse.serving.duckdb",
+        "polar-dashboard.html",
+    ):
+        assert stat.S_IMODE((warehouse.parent / name).stat().st_mode) == 0o600, name
     org_ids = active_org_ids(warehouse)
     assert len(org_ids) >= 2
     days = query(

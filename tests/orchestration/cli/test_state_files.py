@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -171,3 +172,33 @@ def test_a_newer_schema_is_refused_with_instructions(tmp_path: Path) -> None:
     with pytest.raises(files.WarehouseError, match="(?i)upgrade"):
         with files.open_warehouse(path):
             pass
+
+
+def mode(path: Path) -> int:
+    """The permission bits of `path`."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_connect_and_a_refresh_leave_the_state_directory_0700_and_its_files_0600(
+    connected: ConnectedState,
+) -> None:
+    # The serving copy and the dashboard: test_serving_copy.py, test_dashboard_render.py and
+    # the demo test (the whole graph) check theirs.
+    home = connected.token_store.parent
+    files = [connected.token_store, connected.warehouse]
+    assert mode(home) == 0o700
+    assert {path.name: mode(path) for path in files} == {path.name: 0o600 for path in files}
+
+
+def test_modes_an_older_version_left_open_are_tightened_by_the_next_command(
+    copied_state: ConnectedState,
+) -> None:
+    home = copied_state.token_store.parent
+    home.chmod(0o755)
+    copied_state.token_store.chmod(0o644)
+    copied_state.warehouse.chmod(0o644)
+    assert copied_state.cli("status").returncode == 0
+    assert copied_state.cli("summary", "--period", "7d").returncode == 0
+    assert mode(home) == 0o700
+    assert mode(copied_state.token_store) == 0o600
+    assert mode(copied_state.warehouse) == 0o600

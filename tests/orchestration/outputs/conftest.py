@@ -26,6 +26,7 @@ from connectors.polar.crypto import generate_key_entry
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
 from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from tests.orchestration.outputs.browser_requirement import browser_part_missing, import_playwright
 from tests.orchestration.outputs.webhook_receiver import Receiver, webhook_receiver
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
@@ -166,11 +167,9 @@ def scenario_outputs(pipeline: Pipeline) -> dict[str, ScenarioOutputs]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     """Debian's Chromium driven by Playwright, headless."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
+    playwright_api = import_playwright()
     if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):  # CI must prove the page in a real browser, never skip it
-            pytest.fail("chromium is not installed: `make test` installs it with `make browser`")
-        pytest.skip("chromium is not installed (run `make browser`)")
+        browser_part_missing("chromium is not installed: `make browser` installs it")
     with playwright_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

@@ -2,6 +2,7 @@
 
 import re
 import shutil
+import stat
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,11 @@ def test_a_full_refresh_publishes_the_serving_copy_for_bi_tools(pipeline: Pipeli
     assert {"marts.polar_period_summary", "marts.polar_metrics_daily"} <= set(manifest)
     assert manifest["marts.polar_period_summary"] > 0
     assert summary_rows is not None and summary_rows[0] > 0
+
+
+def test_the_dashboard_file_is_owner_only_even_over_an_older_readable_one(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text("older page")
+    page.chmod(0o644)
+    write_dashboard(dashboard_data(), page)
+    assert stat.S_IMODE(page.stat().st_mode) == 0o600

@@ -2,7 +2,12 @@
 
 import pytest
 
-from orchestration.outputs.formatting import format_change, format_metric, format_money
+from orchestration.outputs.formatting import (
+    format_change,
+    format_metric,
+    format_money,
+    terminal_safe,
+)
 
 
 @pytest.mark.parametrize(
@@ -36,3 +41,22 @@ def test_change_is_signed_percent_or_a_dash_without_a_previous_period() -> None:
     assert format_change(0.125) == "+12.5 %"
     assert format_change(-0.03) == "-3.0 %"
     assert format_change(None) == "—"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Acme Analytics", "Acme Analytics"),
+        ("Évry Café 東京", "Évry Café 東京"),
+        ("Red\x1b[31m\x1b[1;2H\x1b[2JOrg", "RedOrg"),
+        ("Title\x1b]0;pwned\x07 Org", "Title Org"),
+        ("Link\x1b]8;;https://x.example\x1b\\here\x1b]8;;\x1b\\", "Linkhere"),
+        ("8bit\x9b2JCSI", "8bitCSI"),
+        ("Bell\x07 NUL\x00 CR\r LF\n Tab\t", "Bell NUL CR LF Tab"),
+        ("\u202eevil\u2066", "evil"),
+    ],
+)
+def test_terminal_safe_removes_escape_sequences_and_control_characters(
+    text: str, shown: str
+) -> None:
+    assert terminal_safe(text) == shown

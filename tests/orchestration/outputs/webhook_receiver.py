@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ class Receiver:
     url: str
     posts: list[dict] = field(default_factory=list)
     status: int = 200  # what it answers; set 500 to simulate a broken webhook
+    hold_seconds: float = 0.0  # how long it keeps the sender waiting after recording the POST
 
 
 @contextmanager
@@ -26,6 +28,7 @@ def webhook_receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             length = int(self.headers.get("Content-Length") or 0)
             receiver.posts.append(json.loads(self.rfile.read(length) or b"null"))
+            time.sleep(receiver.hold_seconds)
             self.send_response(receiver.status)
             self.end_headers()
             self.wfile.write(b"ok" if receiver.status < 300 else b"broken")

@@ -1,6 +1,7 @@
 """The serving copy: BI readers never block the pipeline and never see half a refresh."""
 
 import json
+import stat
 import subprocess
 import sys
 import textwrap
@@ -119,3 +120,13 @@ def test_table_macros_are_usable_in_the_serving_copy(tmp_path: Path) -> None:
     reader = duckdb.connect(str(published.path), read_only=True)
     assert published.macros == ["marts.days_between"]
     assert reader.execute("select count(*) from marts.days_between(10, 19)").fetchone() == (10,)
+
+
+def test_the_serving_copy_is_owner_only_even_over_an_older_readable_one(tmp_path: Path) -> None:
+    warehouse_path = tmp_path / "w.duckdb"
+    serving = serving_path_for(warehouse_path)
+    _refresh(warehouse_path, 1)
+    serving.write_bytes(b"an older copy, world-readable")
+    serving.chmod(0o644)
+    publish_serving_copy(warehouse_path, serving)
+    assert stat.S_IMODE(serving.stat().st_mode) == 0o600
