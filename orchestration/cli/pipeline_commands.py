@@ -8,8 +8,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import TYPE_CHECKING
 
 from connectors.polar.config import DEFAULT_CONNECTION
+
+if TYPE_CHECKING:
+    from orchestration.cli.runner import PipelineReport
 
 EXIT_PARTIAL = 3
 ENTITIES = ("products", "customers", "subscriptions", "refunds", "orders")
@@ -70,14 +74,20 @@ def refresh_command(args: argparse.Namespace) -> int:
 
 def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
     """Run the graph with one progress line per step; print the outcome; the exit code."""
+    from orchestration.cli.interrupts import watch_interrupts
     from orchestration.cli.runner import run_refresh
 
     started = time.monotonic()
     print(f"Refreshing connection '{connection_name}'...", file=sys.stderr)
-    with _sync_progress_on_stderr():
+    with watch_interrupts() as interrupt, _sync_progress_on_stderr():
         report = run_refresh(
-            connection_name=connection_name, recent_only=recent_only, on_step=_print_step
+            connection_name=connection_name,
+            recent_only=recent_only,
+            on_step=_print_step,
+            should_stop=lambda: interrupt.received() is not None,
         )
+        if interrupt.received():
+            return _report_interrupted(report, interrupt.signal_name(), interrupt.exit_code())
     elapsed = time.monotonic() - started
     metrics = report.materialized.get("polar_metrics_daily", {})
     if metrics:
@@ -123,8 +133,22 @@ def _sync_progress_on_stderr() -> Iterator[None]:
         logger.setLevel(previous)
 
 
+def _report_interrupted(report: "PipelineReport", signal_name: str, exit_code: int) -> int:
+    """Say what completed before the signal and that re-running resumes; 128 + the signal."""
+    completed = ", ".join(report.materialized) or "nothing"
+    print(f"polar-metrics: interrupted ({signal_name}).", file=sys.stderr)
+    print(f"  completed: {completed}", file=sys.stderr)
+    if report.interrupted_steps:
+        print(f"  stopped: {', '.join(report.interrupted_steps)}", file=sys.stderr)
+    print(
+        "  What completed is kept in the warehouse; run `polar-metrics refresh` again to resume.",
+        file=sys.stderr,
+    )
+    return exit_code
+
+
 def _print_step(step: str, ok: bool, error: str | None) -> None:
-    mark = "done" if ok else "FAILED"
+    mark = "done" if ok else "stopped" if error == "interrupted" else "FAILED"
     print(f"  {mark:6} {step}" + (f": {error}" if error else ""), file=sys.stderr, flush=True)
 
 
