@@ -29,6 +29,7 @@ class MetricDefinition:
     total_cast: str | None  # int | float | None (keep the value's own type)
     org_aggregation: str  # additive | recomputed | polar_all
     description: str
+    rise_is: str  # good | bad | neutral: how a rise reads (churn and costs rising are bad)
 
     def total(self, periods: Sequence[Mapping[str, int | float]]) -> int | float:
         """The value Polar reports in `totals` for these periods (metrics.py get_cumulative)."""

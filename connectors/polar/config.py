@@ -15,6 +15,10 @@ from connectors.polar.errors import ConfigurationError
 
 DEFAULT_CONNECTION = "default"
 DEFAULT_WINDOW_DAYS = 90
+# Polar restates ended days (refunds, cancellations): days older than the window are re-read
+# this often, as far back as this many days (Polar's largest daily window).
+DEFAULT_RECHECK_EVERY_DAYS = 7
+DEFAULT_RECHECK_DAYS = 366
 # Ten concurrent calls: a refresh of N organizations makes N + 2 calls whatever the concurrency,
 # and the request budget keeps them under Polar's limit; ten in flight hide its latency.
 DEFAULT_CONCURRENCY = 10
@@ -100,6 +104,8 @@ class PolarSettings:
     pii_key: str | None = field(default=None, repr=False)
     orders_lookback_days: int = DEFAULT_ORDERS_LOOKBACK_DAYS
     customers_sweep_days: int = DEFAULT_CUSTOMERS_SWEEP_DAYS
+    recheck_every_days: int = DEFAULT_RECHECK_EVERY_DAYS  # 0 = never re-check older days
+    recheck_days: int = DEFAULT_RECHECK_DAYS
 
     @property
     def token_store_path(self) -> Path:
@@ -169,6 +175,18 @@ class PolarSettings:
                 maximum=365,
             )
             or 0,
+            recheck_every_days=_int_setting(
+                env,
+                "POLAR_METRICS_RECHECK_EVERY_DAYS",
+                DEFAULT_RECHECK_EVERY_DAYS,
+                minimum=0,
+                maximum=365,
+            )
+            or 0,
+            recheck_days=_int_setting(
+                env, "POLAR_METRICS_RECHECK_DAYS", DEFAULT_RECHECK_DAYS, minimum=1, maximum=366
+            )
+            or DEFAULT_RECHECK_DAYS,
         )
 
 

@@ -87,7 +87,8 @@ slug_totals as (
         daily.metric,
         sum(daily.value) as summed_value,
         max(daily.value) filter (where daily."date" = compared_ranges.window_end) as last_value,
-        count(distinct daily."date") as days_present
+        count(distinct daily."date") as days_present,
+        max(daily.fetched_at) as fetched_at
     from compared_ranges
     inner join {{ daily_long }} as daily
         on daily.connection_name = compared_ranges.connection_name
@@ -108,7 +109,8 @@ components as (
         end as denominator_value,
         coalesce(numerator.days_present, 0) = grid.range_days
             and (grid.total_denominator is null
-                 or coalesce(denominator.days_present, 0) = grid.range_days) as is_complete
+                 or coalesce(denominator.days_present, 0) = grid.range_days) as is_complete,
+        greatest(numerator.fetched_at, denominator.fetched_at) as fetched_at
     from grid
     left join slug_totals as numerator
         on numerator.connection_name = grid.connection_name
@@ -173,7 +175,8 @@ select
     current_ranges.is_complete,
     current_ranges.includes_today as is_partial,
     current_ranges.presentment_currency,
-    current_ranges.currency_mismatch
+    current_ranges.currency_mismatch,
+    current_ranges.fetched_at
 from current_ranges
 inner join previous_ranges
     on previous_ranges.connection_name = current_ranges.connection_name

@@ -34,8 +34,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(func=run_status)
 
-    disconnect = subparsers.add_parser("disconnect", help="revoke at Polar and forget the tokens")
+    disconnect = subparsers.add_parser(
+        "disconnect",
+        help="revoke at Polar and forget the tokens",
+        description="Revoke the grant at Polar, delete the stored tokens, mark the connection "
+        "`disconnected` in the marts and the dashboard (its data stays, dated). --purge --yes "
+        "also deletes the connection's rows from every warehouse table and the serving copy.",
+    )
     _add_connection_option(disconnect)
+    disconnect.add_argument(
+        "--purge", action="store_true", help="also delete the connection's data (needs --yes)"
+    )
+    disconnect.add_argument("--yes", action="store_true", help="confirm --purge")
     disconnect.set_defaults(func=run_disconnect)
 
     keys = subparsers.add_parser("keys", help="token encryption keys (POLAR_TOKEN_KEYS)")
@@ -118,17 +128,27 @@ def status_report(settings: PolarSettings, name: str) -> dict[str, Any]:
 
 
 def run_disconnect(args: argparse.Namespace) -> int:
-    """Revoke at Polar, delete the encrypted tokens, mark the connection inactive."""
+    """Revoke at Polar, delete the tokens; mark the data disconnected, or purge it."""
     from connectors.polar.connection import REMOVE_APP_HINT, disconnect
+    from orchestration.cli.disconnect_data import (
+        mark_disconnected,
+        print_purge_plan,
+        purge_data,
+    )
 
-    outcome = disconnect(PolarSettings.from_env(), args.connection)
+    settings = PolarSettings.from_env()
+    if args.purge and not args.yes:
+        return print_purge_plan(settings, args.connection)
+    outcome = disconnect(settings, args.connection)
     if outcome.revoked:
         print(f"Revoked the tokens of {args.connection!r} at Polar.")
     else:
         print(f"Could not revoke at Polar: {outcome.detail}")
-    print(f"Deleted the stored tokens; {args.connection!r} is now inactive.")
+    print(f"Deleted the stored tokens; {args.connection!r} is now disconnected.")
     print(REMOVE_APP_HINT)
-    return 0
+    if args.purge:
+        return purge_data(settings, args.connection)
+    return mark_disconnected(settings, args.connection)
 
 
 def run_keys_generate(args: argparse.Namespace) -> int:

@@ -5,10 +5,14 @@ import os
 import sys
 import time
 from datetime import date
+from typing import TYPE_CHECKING
 
 from connectors.polar.config import DEFAULT_CONNECTION
 from orchestration.cli.progress import ENTITIES
 from orchestration.outputs.formatting import terminal_safe
+
+if TYPE_CHECKING:
+    from orchestration.cli.runner import PipelineReport
 
 EXIT_PARTIAL = 3
 
@@ -69,6 +73,7 @@ def refresh_command(args: argparse.Namespace) -> int:
 def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
     """Run the graph with one line per stage (dbt's log to a file); the outcome; the exit code."""
     from connectors.polar.config import PolarSettings
+    from orchestration.cli.interrupts import watch_interrupts
     from orchestration.cli.progress import DBT_LOG_NAME, StageProgress, dbt_output_to_file
     from orchestration.cli.runner import run_refresh
     from orchestration.defs.dbt.runs import dbt_state_dir
@@ -77,11 +82,16 @@ def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
     settings = PolarSettings.from_env()
     print(f"Refreshing connection '{connection_name}' ({settings.environment.name})...")
     dbt_log = dbt_state_dir(settings.home) / DBT_LOG_NAME
-    with dbt_output_to_file(dbt_log) as terminal:
+    with watch_interrupts() as interrupt, dbt_output_to_file(dbt_log) as terminal:
         progress = StageProgress(terminal, dbt_log, 0 if recent_only else len(ENTITIES))
         report = run_refresh(
-            connection_name=connection_name, recent_only=recent_only, on_step=progress
+            connection_name=connection_name,
+            recent_only=recent_only,
+            on_step=progress,
+            should_stop=lambda: interrupt.received() is not None,
         )
+        if interrupt.received():
+            return _report_interrupted(report, interrupt.signal_name(), interrupt.exit_code())
     for check in report.failed_checks:
         print(f"  check failed: {check}")
     metrics = report.materialized.get("polar_metrics_daily", {})
@@ -95,6 +105,20 @@ def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
     if not report.success:
         return 1
     return EXIT_PARTIAL if metrics.get("refresh_status") == "partial" else 0
+
+
+def _report_interrupted(report: "PipelineReport", signal_name: str, exit_code: int) -> int:
+    """Say what completed before the signal and that re-running resumes; 128 + the signal."""
+    completed = ", ".join(report.materialized) or "nothing"
+    print(f"polar-metrics: interrupted ({signal_name}).", file=sys.stderr)
+    print(f"  completed: {completed}", file=sys.stderr)
+    if report.interrupted_steps:
+        print(f"  stopped: {', '.join(report.interrupted_steps)}", file=sys.stderr)
+    print(
+        "  What completed is kept in the warehouse; run `polar-metrics refresh` again to resume.",
+        file=sys.stderr,
+    )
+    return exit_code
 
 
 def backfill_command(args: argparse.Namespace) -> int:

@@ -35,7 +35,9 @@ class StageProgress:
     def __call__(self, step: str, ok: bool, error: str | None, meta: dict[str, object]) -> None:
         """Print the stage line this step completes, or the failure it reports."""
         if not ok:
-            print(f"  FAILED {step}: {terminal_safe(error or 'no message')}", file=sys.stderr, flush=True)
+            mark = "stopped" if error == "interrupted" else "FAILED"
+            detail = terminal_safe(error or "no message")
+            print(f"  {mark} {step}: {detail}", file=sys.stderr, flush=True)
             if step == DBT_STEP:
                 self._print_dbt_failure()
             return

@@ -8,11 +8,15 @@ from dataclasses import dataclass, field
 import dagster as dg
 from dagster._utils.error import SerializableErrorInfo
 
+from orchestration.cli.interrupts import interrupt_next_dagster_step
+
 REFRESH_JOB = "polar_refresh_job"
 RECENT_JOB = "polar_recent_refresh_job"
+DOWNSTREAM_JOB = "polar_downstream_job"
 
 # (step key, succeeded, error, the step's materialization metadata when it is one asset)
 StepCallback = Callable[[str, bool, str | None, dict[str, object]], None]
+INTERRUPTED = "DagsterExecutionInterruptedError"
 
 
 @dataclass
@@ -24,26 +28,40 @@ class PipelineReport:
     materialized: dict[str, dict[str, object]] = field(default_factory=dict)
     failed_checks: list[str] = field(default_factory=list)
     failed_steps: dict[str, str] = field(default_factory=dict)
+    interrupted_steps: list[str] = field(default_factory=list)
 
 
 def resolve_refresh_job(
-    defs: dg.Definitions, job_name: str, on_step: StepCallback | None
+    defs: dg.Definitions,
+    job_name: str,
+    on_step: StepCallback | None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dg.JobDefinition:
-    """The job from `defs`, with hooks that report each step as it ends."""
+    """The job from `defs`, with hooks that report each step as it ends and stop the rest."""
     job = defs.resolve_job_def(job_name)
-    if on_step is None:
+    if on_step is None and should_stop is None:
         return job
+
+    def step_ended(
+        context: dg.HookContext, ok: bool, error: str | None, metadata: dict[str, object]
+    ) -> None:
+        if on_step is not None:
+            on_step(context.step_key or context.op.name, ok, error, metadata)
+        if should_stop is not None and should_stop():
+            interrupt_next_dagster_step()  # a step boundary is the safe point
 
     @dg.success_hook(name="report_step_success")
     def report_success(context: dg.HookContext) -> None:
         step = context.step_key or context.op.name
-        on_step(step, True, None, _step_metadata(context, step))
+        step_ended(context, True, None, _step_metadata(context, step))
 
     @dg.failure_hook(name="report_step_failure")
     def report_failure(context: dg.HookContext) -> None:
         error = context.op_exception
-        step = context.step_key or context.op.name
-        on_step(step, False, str(error) if error else None, {})
+        if error is not None and type(error).__name__ == INTERRUPTED:
+            step_ended(context, False, "interrupted", {})
+        else:
+            step_ended(context, False, str(error) if error else None, {})
 
     return job.with_hooks({report_success, report_failure})
 
@@ -63,13 +81,20 @@ def run_refresh(
     instance: dg.DagsterInstance | None = None,
     on_step: StepCallback | None = None,
     defs: dg.Definitions | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    job_name: str | None = None,
 ) -> PipelineReport:
-    """Materialize every asset (raw, dbt, outputs) in-process for one connection."""
+    """Materialize every asset (raw, dbt, outputs) in-process for one connection.
+
+    When `should_stop()` turns true, the steps after the current one are interrupted;
+    `job_name` picks another job of the same graph (e.g. only the downstream rebuild).
+    """
     if defs is None:
         from orchestration.definitions import defs as merged
 
         defs = merged
-    job = resolve_refresh_job(defs, RECENT_JOB if recent_only else REFRESH_JOB, on_step)
+    job_name = job_name or (RECENT_JOB if recent_only else REFRESH_JOB)
+    job = resolve_refresh_job(defs, job_name, on_step, should_stop)
     run_config = {
         "resources": {"polar": {"config": {"connection_name": connection_name}}},
         # Step outcomes are reported through `on_step` and the report; keep Dagster's own
@@ -117,8 +142,20 @@ def _report(result: dg.ExecuteInProcessResult) -> PipelineReport:
                 )
         elif event.is_step_failure:
             error = event.step_failure_data.error
+            if _was_interrupted(error):
+                report.interrupted_steps.append(event.step_key or "?")
+                continue
             report.failed_steps[event.step_key or "?"] = _error_text(error)
     return report
+
+
+def _was_interrupted(error: SerializableErrorInfo | None) -> bool:
+    """Whether a step failed because the run was interrupted (SIGINT/SIGTERM)."""
+    while error is not None:
+        if error.cls_name == INTERRUPTED:
+            return True
+        error = error.cause
+    return False
 
 
 def _error_text(error: SerializableErrorInfo | None) -> str:

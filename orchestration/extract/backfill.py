@@ -72,7 +72,9 @@ def backfill_history(
             if isinstance(result, BaseException):
                 outcome.failures.append(f"{label}: {type(result).__name__}: {result}")
             else:
-                outcome.rows_written += _store_window(con, connection_name, scope, window, result)
+                outcome.rows_written += _store_window(
+                    con, connection_name, scope, window, result, timezone
+                )
             if on_progress is not None:
                 on_progress(finished, len(tasks), label)
     return outcome
@@ -107,6 +109,7 @@ def _store_window(
     scope: Scope,
     window: tuple[date, date],
     response: MetricsResponse,
+    timezone: str,
 ) -> int:
     now = datetime.now(UTC)
     frame = frame_from_response(connection_name, scope.scope_id, response, window[0], window[1])
@@ -118,6 +121,7 @@ def _store_window(
             start=window[0],
             end=window[1],
             frames=[frame],
+            timezone=timezone,
         )
         mark_backfill_window(
             con,

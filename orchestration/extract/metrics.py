@@ -97,6 +97,7 @@ def load_batch(
             start=outcome.window_start,
             end=outcome.window_end,
             frames=[r.frame for r in loaded if r.frame is not None],
+            timezone=outcome.timezone,
         )
         writes.store_responses(
             con,
@@ -126,6 +127,7 @@ def load_zeros(con: duckdb.DuckDBPyConnection, outcome: RefreshOutcome) -> Scope
             start=outcome.window_start,
             end=outcome.window_end,
             frames=[frame],
+            timezone=outcome.timezone,
         )
     return ScopeStatus(ALL_SCOPE, "All organizations", True, rows=written)
 

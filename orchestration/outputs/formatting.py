@@ -65,11 +65,14 @@ def format_metric(slug: str, value: float | int | None, currency: str | None) ->
     return f"{int(value):,}"
 
 
-def format_change(change_ratio: float | None) -> str:
-    """`+12.5 %` / `-3.0 %` against the previous period; a dash when there is nothing to compare."""
+def format_change(change_ratio: float | None, *, partial: bool = False) -> str:
+    """`+12.5 %` / `-3.0 %` against the previous period; a dash when there is nothing to compare.
+
+    `partial`: the period includes today, still running, so the change is marked as such.
+    """
     if change_ratio is None:
         return MISSING
-    return f"{change_ratio * 100:+.1f} %"
+    return f"{change_ratio * 100:+.1f} %" + (" (partial day)" if partial else "")
 
 
 def change_direction(change_ratio: float | None) -> str:
@@ -79,6 +82,19 @@ def change_direction(change_ratio: float | None) -> str:
     if change_ratio > 0:
         return "up"
     return "down" if change_ratio < 0 else "flat"
+
+
+def change_tone(slug: str, change_ratio: float | None) -> str:
+    """`good`, `bad` or `neutral` by whether a rise of this metric is good (the catalogue's
+    `rise_is`: churn, cancellations and costs falling is good); `flat` or `none` otherwise."""
+    direction = change_direction(change_ratio)
+    if direction not in ("up", "down"):
+        return direction
+    definition = metrics_by_slug().get(slug)
+    rise_is = definition.rise_is if definition else "neutral"
+    if rise_is == "neutral":
+        return "neutral"
+    return "good" if (direction == "up") == (rise_is == "good") else "bad"
 
 
 def metric_label(slug: str) -> str:

@@ -47,6 +47,25 @@ def organizations(con: duckdb.DuckDBPyConnection, connection: str) -> list[dict[
     return sorted(found, key=lambda org: (not org["is_queried"], org["name"].lower(), org["id"]))
 
 
+def connection_state(con: duckdb.DuckDBPyConnection, connection: str) -> dict[str, Any]:
+    """The connection's row of marts.polar_connections: status, last refresh, timezone, and the
+    day its data stopped when disconnected (empty when the connection has no row)."""
+    rows = fetch_dicts(
+        con, "select * from marts.polar_connections where connection_name = ?", [connection]
+    )
+    return rows[0] if rows else {}
+
+
+def currency_warning(con: duckdb.DuckDBPyConnection, connection: str) -> str | None:
+    """The mismatch warning of marts.polar_currency_check, when it flags one."""
+    rows = fetch_dicts(
+        con, "select * from marts.polar_currency_check where connection_name = ?", [connection]
+    )
+    if not rows or not rows[0].get("currency_mismatch"):
+        return None
+    return str(rows[0]["currency_warning"]) if rows[0].get("currency_warning") else None
+
+
 def _first(row: dict[str, Any], *names: str) -> Any:
     return next((row[name] for name in names if row.get(name) is not None), None)
 

@@ -7,7 +7,7 @@ second, so nothing imports Dagster, dbt or pandas. The warehouse is opened read-
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -19,27 +19,22 @@ from orchestration.outputs.formatting import (
     format_metric,
     metric_label,
 )
-from orchestration.outputs.marts import fetch_dicts, resolve_scope
-from orchestration.outputs.periods import PERIODS
+from orchestration.outputs.marts import (
+    connection_state,
+    currency_warning,
+    fetch_dicts,
+    resolve_scope,
+)
+from orchestration.outputs.periods import PERIODS, today_so_far
 from orchestration.warehouse.files import WarehouseNotReadyError, open_read_only
 from orchestration.warehouse.schema import ALL_SCOPE
 
 # Re-exported: callers of this module (the CLI, the demo) open the warehouse here too.
-__all__ = [
-    "ALL_SCOPE",
-    "PERIODS",
-    "PeriodSummary",
-    "SummaryRow",
-    "WarehouseNotReadyError",
-    "cached_window",
-    "format_table",
-    "open_read_only",
-    "read_custom_summary",
-    "read_period_summary",
-    "resolve_scope",
-    "select_metrics",
-    "summary_to_json",
-]
+__all__ = [  # noqa: RUF022 (grouped by role)
+    "ALL_SCOPE", "PERIODS", "PeriodSummary", "SummaryRow", "WarehouseNotReadyError",
+    "cached_window", "format_table", "open_read_only", "read_custom_summary",
+    "read_period_summary", "resolve_scope", "select_metrics", "summary_to_json",
+]  # fmt: skip
 
 # What people look at first; the table shows these unless `--metrics` asks for others.
 HEADLINE_METRICS = (
@@ -71,6 +66,7 @@ class SummaryRow:
     change: float | int | None
     change_ratio: float | None
     currency: str | None
+    is_partial: bool = False  # the period includes today, a running day
 
     @property
     def label(self) -> str:
@@ -89,8 +85,8 @@ class SummaryRow:
 
     @property
     def change_text(self) -> str:
-        """The relative change against the previous period."""
-        return format_change(self.change_ratio)
+        """The relative change against the previous period (marked when today is partial)."""
+        return format_change(self.change_ratio, partial=self.is_partial)
 
 
 @dataclass(frozen=True)
@@ -105,6 +101,16 @@ class PeriodSummary:
     source: str  # warehouse | polar_api
     rows: list[SummaryRow] = field(default_factory=list)
     is_partial: bool = False
+    as_of: datetime | None = None  # the latest refresh: how current "today so far" is
+    reporting_timezone: str | None = None
+    currency_warning: str | None = None  # the marts' mismatch flag, for the `all` scope
+    connection_status: str | None = None
+    data_stopped_on: date | None = None  # set once the connection is disconnected
+
+    @property
+    def today_label(self) -> str:
+        """`today so far, as of 14:05` (reporting timezone)."""
+        return today_so_far(self.as_of, self.reporting_timezone)
 
     def value(self, metric: str) -> float | int | None:
         """The raw value of one metric (None when absent)."""
@@ -121,7 +127,7 @@ def read_period_summary(
         "and scope = ? order by metric",
         [connection, period, scope],
     )
-    return _summary(connection, scope, period, rows, "warehouse")
+    return _with_connection_facts(con, _summary(connection, scope, period, rows, "warehouse"))
 
 
 def read_custom_summary(
@@ -135,7 +141,22 @@ def read_custom_summary(
         [start, end, connection, scope],
     )
     summary = _summary(connection, scope, "custom", rows, "warehouse")
-    return _with_dates(summary, start, end)
+    return _with_connection_facts(con, _with_dates(summary, start, end))
+
+
+def _with_connection_facts(con: duckdb.DuckDBPyConnection, summary: PeriodSummary) -> PeriodSummary:
+    """The summary with its connection's status, refresh time and currency warning."""
+    state = connection_state(con, summary.connection)
+    warning = currency_warning(con, summary.connection) if summary.scope == ALL_SCOPE else None
+    fields = {
+        **summary.__dict__,
+        "as_of": state.get("last_refreshed_at"),
+        "reporting_timezone": state.get("reporting_timezone"),
+        "connection_status": state.get("connection_status"),
+        "data_stopped_on": state.get("data_stopped_on"),
+        "currency_warning": warning,
+    }
+    return PeriodSummary(**fields)
 
 
 def cached_window(con: duckdb.DuckDBPyConnection, connection: str) -> tuple[date, date] | None:
@@ -173,6 +194,7 @@ def _row(row: dict) -> SummaryRow:
         change=row.get("change"),
         change_ratio=row.get("change_ratio"),
         currency=SETTLEMENT_CURRENCY,
+        is_partial=bool(row.get("is_partial")),
     )
 
 
@@ -198,18 +220,35 @@ def select_metrics(summary: PeriodSummary, metrics: Sequence[str] | None) -> Per
 def format_table(summary: PeriodSummary) -> str:
     """A fixed-width table: metric, value, previous period, change."""
     when = f"{summary.start_date} .. {summary.end_date}" if summary.start_date else "no data"
-    partial = " (today is partial)" if summary.is_partial else ""
-    title = f"{summary.connection} · {summary.scope} · {summary.period} · {when}{partial}"
+    period = summary.today_label if summary.period == "today" else summary.period
+    partial = ""
+    if summary.is_partial and summary.period != "today":
+        partial = f" (includes {summary.today_label})"
+    title = f"{summary.connection} · {summary.scope} · {period} · {when}{partial}"
     header = ("Metric", "Value", "Previous", "Change")
     lines = [
         (row.label, row.value_text, row.previous_text, row.change_text) for row in summary.rows
     ]
     widths = [max(len(line[i]) for line in [header, *lines]) for i in range(4)]
-    out = [title, _table_line(header, widths), "  ".join("-" * width for width in widths)]
+    out = [title, *_warnings(summary)]
+    out += [_table_line(header, widths), "  ".join("-" * width for width in widths)]
     out += [_table_line(line, widths) for line in lines]
     if not lines:
         out.append("(no metrics for this period: run `polar-metrics refresh`)")
     return "\n".join(out)
+
+
+def _warnings(summary: PeriodSummary) -> list[str]:
+    """Lines to read before the numbers: a disconnected connection, a currency mismatch."""
+    lines = []
+    if summary.data_stopped_on is not None:
+        lines.append(
+            f"Disconnected: the data stopped on {summary.data_stopped_on} "
+            "(`polar-metrics connect` to resume)."
+        )
+    if summary.currency_warning:
+        lines.append(f"Currency warning: {summary.currency_warning}")
+    return lines
 
 
 def _table_line(cells: Sequence[str], widths: Sequence[int]) -> str:
@@ -227,6 +266,11 @@ def summary_to_json(summary: PeriodSummary) -> str:
         "start_date": _iso(summary.start_date),
         "end_date": _iso(summary.end_date),
         "is_partial": summary.is_partial,
+        "as_of": summary.as_of.isoformat() if summary.as_of else None,
+        "reporting_timezone": summary.reporting_timezone,
+        "connection_status": summary.connection_status,
+        "data_stopped_on": _iso(summary.data_stopped_on),
+        "currency_warning": summary.currency_warning,
         "source": summary.source,
     }
     document["metrics"] = {
@@ -235,6 +279,7 @@ def summary_to_json(summary: PeriodSummary) -> str:
             "previous_value": row.previous_value,
             "change": row.change,
             "change_ratio": row.change_ratio,
+            "change_is_partial": row.is_partial,  # today is still running: not a like-for-like
             "currency": row.currency,  # money in cents of this currency
             "text": row.value_text,
         }

@@ -14,7 +14,15 @@ ALL_SCOPE = "all"
 
 # The raw schema version this release writes and reads. Writers migrate older warehouses
 # (MIGRATIONS below); readers only check it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+# A value Polar restated: what a later fetch changed (refunds move net revenue back to the
+# order's day, cancellations move committed MRR), old and new kept.
+REVISIONS_DDL = """create table if not exists raw.polar_metric_revisions(
+    connection_name varchar, organization_id varchar, date date, metric_slug varchar,
+    previous_value double, value double, previously_fetched_at timestamptz,
+    fetched_at timestamptz,
+    primary key (connection_name, organization_id, date, metric_slug, fetched_at))"""
 
 RAW_DDL = (
     "create schema if not exists raw",
@@ -41,6 +49,7 @@ RAW_DDL = (
         refresh_id varchar primary key, connection_name varchar, started_at timestamptz,
         finished_at timestamptz, timezone varchar, window_start date, window_end date,
         status varchar, organizations_ok integer, organizations_failed integer, detail json)""",
+    REVISIONS_DDL,
     """create table if not exists raw.polar_backfill_progress(
         connection_name varchar, organization_id varchar, window_start date, window_end date,
         rows_written integer, completed_at timestamptz,
@@ -98,9 +107,15 @@ def add_entity_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+def add_metric_revisions(con: duckdb.DuckDBPyConnection) -> None:
+    """2 -> 3: raw.polar_metric_revisions (restated values), empty."""
+    con.execute(REVISIONS_DDL)
+
+
 # MIGRATIONS[v] brings a version-v warehouse to v + 1; a new schema version appends one step
 # and bumps SCHEMA_VERSION above.
 MIGRATIONS: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (
     add_missing_tables_and_columns,
     add_entity_tables,
+    add_metric_revisions,
 )

@@ -10,7 +10,7 @@ def latest_window(con: duckdb.DuckDBPyConnection, connection_name: str) -> tuple
     row = con.execute(
         "select window_start, window_end from raw.polar_refreshes where connection_name = ? "
         "and status in ('success', 'partial') "
-        "and coalesce(json_extract_string(detail, '$.kind'), 'window') = 'window' "
+        "and coalesce(json_extract_string(detail, '$.kind'), 'window') in ('window', 'recheck') "
         "order by finished_at desc limit 1",
         [connection_name],
     ).fetchone()

@@ -21,8 +21,12 @@ def replace_metrics(
     start: date,
     end: date,
     frames: Sequence[pd.DataFrame],
+    timezone: str = "UTC",
 ) -> int:
     """Make these scopes' rows in [start, end] exactly `frames` (call inside a transaction).
+
+    A changed value of a day that had ended (in `timezone`) when it was stored is kept in
+    raw.polar_metric_revisions first: Polar restated it.
 
     The result equals delete-then-insert, but rows whose key already exists are updated in
     place: deleting from DuckDB's primary-key index costs several times more than updating
@@ -42,6 +46,7 @@ def replace_metrics(
             )
         finally:
             con.unregister("incoming_frame")
+    keep_revisions(con, timezone)
     con.execute(
         "update raw.polar_metrics m set value = i.value, fetched_at = i.fetched_at "
         f"from incoming_metrics i where {_SAME_KEY}"
@@ -59,6 +64,22 @@ def replace_metrics(
     written = con.execute("select count(*) from incoming_metrics").fetchone()
     con.execute("drop table incoming_metrics")
     return int(written[0]) if written else 0
+
+
+def keep_revisions(con: duckdb.DuckDBPyConnection, timezone: str) -> None:
+    """Record every stored value the incoming rows change (old and new) before they replace it.
+
+    A day still running when it was stored (today) grows by itself; only the change of a day
+    that had ended by then is a restatement.
+    """
+    con.execute(
+        "insert or ignore into raw.polar_metric_revisions select m.connection_name, "
+        "m.organization_id, m.date, m.metric_slug, m.value, i.value, m.fetched_at, i.fetched_at "
+        f"from raw.polar_metrics m join incoming_metrics i on {_SAME_KEY} "
+        "where m.value is distinct from i.value "
+        "and m.date < cast(timezone(?, m.fetched_at) as date)",
+        [timezone],
+    )
 
 
 _SAME_KEY = (

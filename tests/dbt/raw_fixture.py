@@ -36,6 +36,10 @@ create table raw.polar_refreshes(refresh_id varchar primary key, connection_name
     started_at timestamptz, finished_at timestamptz, timezone varchar, window_start date,
     window_end date, status varchar, organizations_ok integer, organizations_failed integer,
     detail json);
+create table raw.polar_metric_revisions(connection_name varchar, organization_id varchar,
+    date date, metric_slug varchar, previous_value double, value double,
+    previously_fetched_at timestamptz, fetched_at timestamptz,
+    primary key (connection_name, organization_id, date, metric_slug, fetched_at));
 create table raw.schema_version(version integer);
 """
 

@@ -42,8 +42,9 @@ PERIODS = 6
 # noise and far below any real difference (a thousandth of a cent on $1,000).
 FLOAT_RELATIVE_TOLERANCE = 1e-9
 WARNING = (
-    "organizations use different currencies (eur, usd); aggregated values are summed without "
-    "conversion — see the per-organization detail"
+    "organizations use different currencies (eur, usd); Polar converts every sale into US "
+    "dollars, its settlement currency, at the sale's own rate, so the totals are USD — see the "
+    "per-organization detail"
 )
 
 

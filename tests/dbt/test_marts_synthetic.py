@@ -110,8 +110,9 @@ def test_currency_check_names_both_currencies_of_active_organizations(
             2,
             "eur, usd",
             True,
-            "organizations use different currencies (eur, usd); aggregated values are summed "
-            "without conversion — see the per-organization detail",
+            "organizations use different currencies (eur, usd); Polar converts every sale into "
+            "US dollars, its settlement currency, at the sale's own rate, so the totals are USD "
+            "— see the per-organization detail",
         )
     ]
 

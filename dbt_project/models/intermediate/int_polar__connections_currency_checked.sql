@@ -1,6 +1,7 @@
 -- Which presentment currencies the queried (active) organizations of a connection use. Polar
--- reports money in cents of its settlement currency; summing organizations whose customers pay
--- in different currencies is flagged so people look at the per-organization detail.
+-- converts every sale into cents of its settlement currency (USD), so sums across organizations
+-- are sound; a mix of currencies is still flagged, because each organization's dollar figures
+-- then move with exchange rates (see the per-organization detail).
 with active_organizations as (
     select connection_name, organization_id, presentment_currency
     from {{ ref('stg_polar__organizations') }}
@@ -27,7 +28,8 @@ select
         when len(currency_list) > 1 then
             'organizations use different currencies ('
             || array_to_string(currency_list, ', ')
-            || '); aggregated values are summed without conversion — see the per-organization detail'
+            || '); Polar converts every sale into US dollars, its settlement currency, at the '
+            || 'sale''s own rate, so the totals are USD — see the per-organization detail'
     end as currency_warning,
     case when len(currency_list) = 1 then currency_list[1] end as single_currency
 from per_connection

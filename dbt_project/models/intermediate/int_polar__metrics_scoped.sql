@@ -17,7 +17,8 @@ organization_series as (
         'organization' as series,
         metrics.metric_date,
         metrics.metric_slug,
-        metrics.metric_value
+        metrics.metric_value,
+        metrics.fetched_at
     from {{ ref('stg_polar__metrics') }} as metrics
     inner join queried_organizations using (connection_name, organization_id)
 ),
@@ -30,7 +31,8 @@ polar_all_series as (
         'polar_all' as series,
         metric_date,
         metric_slug,
-        metric_value
+        metric_value,
+        fetched_at
     from {{ ref('stg_polar__metrics') }}
     where is_polar_all_series
 ),
@@ -49,7 +51,8 @@ sum_of_organizations_series as (
         'sum_of_organizations' as series,
         connection_days.metric_date,
         catalogue.slug as metric_slug,
-        coalesce(sum(organization_series.metric_value), 0) as metric_value
+        coalesce(sum(organization_series.metric_value), 0) as metric_value,
+        max(organization_series.fetched_at) as fetched_at
     from connection_days
     cross join {{ ref('polar_metric_catalogue') }} as catalogue
     left join organization_series

@@ -8,5 +8,6 @@ select
     series,
     metric_date as "date",
     metric_slug as metric,
-    metric_value as value
+    metric_value as value,
+    fetched_at
 from {{ ref('int_polar__metrics_scoped') }}

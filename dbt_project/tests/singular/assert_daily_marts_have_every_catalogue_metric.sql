@@ -16,7 +16,8 @@ actual as (
       and table_name in ('polar_metrics_daily', 'polar_metrics_daily_all')
       and column_name not in (
           'connection_name', 'organization_id', 'organization_name', 'presentment_currency',
-          'date', 'is_partial_day', 'organization_count', 'currencies', 'currency_mismatch'
+          'date', 'is_partial_day', 'fetched_at', 'organization_count', 'currencies',
+          'currency_mismatch'
       )
 )
 

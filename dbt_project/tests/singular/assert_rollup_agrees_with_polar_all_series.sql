@@ -46,7 +46,7 @@ checked_connections as (
 
 rollup_days as (
     unpivot (
-        select * exclude (is_partial_day, organization_count, currencies, currency_mismatch)
+        select * exclude (is_partial_day, fetched_at, organization_count, currencies, currency_mismatch)
         from {{ ref('polar_metrics_daily_all') }}
     )
     on columns(* exclude (connection_name, "date"))

@@ -8,14 +8,14 @@ with catalogue as (
 ),
 
 organization_days as (
-    unpivot (select * exclude (organization_id, organization_name, presentment_currency, is_partial_day)
+    unpivot (select * exclude (organization_id, organization_name, presentment_currency, is_partial_day, fetched_at)
              from {{ ref('polar_metrics_daily') }})
     on columns(* exclude (connection_name, "date"))
     into name metric value metric_value
 ),
 
 rollup_days as (
-    unpivot (select * exclude (is_partial_day, organization_count, currencies, currency_mismatch)
+    unpivot (select * exclude (is_partial_day, fetched_at, organization_count, currencies, currency_mismatch)
              from {{ ref('polar_metrics_daily_all') }})
     on columns(* exclude (connection_name, "date"))
     into name metric value metric_value

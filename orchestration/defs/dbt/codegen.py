@@ -36,6 +36,12 @@ PARTIAL = {
     "data_type": "boolean",
     "description": "True for today (the latest refresh's window end): the day is still running.",
 }
+FETCHED = {
+    "name": "fetched_at",
+    "data_type": "timestamp with time zone",
+    "description": "When the row's values were last fetched from Polar (the latest of its "
+    "metrics); a value changed by a later fetch is in marts.polar_metric_restatements.",
+}
 DAILY_COLUMNS = [
     CONNECTION,
     {"name": "organization_id", "data_type": "varchar", "description": "Polar organization id."},
@@ -48,11 +54,13 @@ DAILY_COLUMNS = [
     },
     DATE,
     PARTIAL,
+    FETCHED,
 ]
 DAILY_ALL_COLUMNS = [
     CONNECTION,
     DATE,
     PARTIAL,
+    FETCHED,
     {
         "name": "organization_count",
         "data_type": "bigint",
@@ -67,8 +75,8 @@ DAILY_ALL_COLUMNS = [
     {
         "name": "currency_mismatch",
         "data_type": "boolean",
-        "description": "True when the active organizations use more than one presentment currency: "
-        "the rollup sums them without conversion.",
+        "description": "True when the active organizations use more than one presentment currency "
+        "(the rollup is still USD: Polar converts every sale into its settlement currency).",
     },
 ]
 ROLLUP_RULES = {

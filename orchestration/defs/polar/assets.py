@@ -14,6 +14,7 @@ from orchestration.defs.polar import checks
 from orchestration.defs.polar.resources import PolarResource
 from orchestration.extract.metrics import RefreshOutcome, refresh_metrics, scope_table_markdown
 from orchestration.extract.organizations import record_connection_status, sync_organizations
+from orchestration.extract.recheck import RECHECK_KIND, recheck_window
 
 if TYPE_CHECKING:
     from connectors.polar.connection import PolarConnection
@@ -129,9 +130,19 @@ def polar_metrics_daily(
     connection = usable_connection(polar, warehouse)
     settings = polar.settings()
     window = polar.window()
+    kind = "window"
     if config.recent_only:
         # Yesterday too: its last hours may have changed since the previous run.
-        window = (max(window[0], window[1] - timedelta(days=1)), window[1])
+        window, kind = (max(window[0], window[1] - timedelta(days=1)), window[1]), "recent"
+    elif widened := recheck_window(
+        warehouse.file(),
+        polar.connection_name,
+        window,
+        every_days=settings.recheck_every_days,
+        recheck_days=settings.recheck_days,
+    ):
+        window, kind = widened, RECHECK_KIND
+        context.log.info(f"Re-checking older days for restatements: {window[0]}..{window[1]}")
     with polar.client(connection) as client:
         outcome = refresh_metrics(
             client,
@@ -142,7 +153,7 @@ def polar_metrics_daily(
             window=window,
             concurrency=settings.concurrency,
             refresh_id=context.run.run_id,
-            kind="recent" if config.recent_only else "window",
+            kind=kind,
         )
     for status in outcome.failed:
         context.log.error(f"Organization {status.label} ({status.scope_id}) failed: {status.error}")

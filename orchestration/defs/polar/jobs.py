@@ -31,6 +31,15 @@ polar_recent_refresh_job = dg.define_asset_job(
 )
 
 
+# After `disconnect`: the marts, serving copy and dashboard rebuilt from what is stored, so they
+# show the connection as disconnected (no call to Polar: the tokens are gone).
+polar_downstream_job = dg.define_asset_job(
+    "polar_downstream_job",
+    selection=dg.AssetSelection.groups("polar_marts", "polar_outputs"),
+    description="Rebuild the dbt marts and the outputs from the stored raw tables only.",
+)
+
+
 class CustomRangeConfig(dg.Config):
     """A custom date range, from 2023-01-01, at most 90 days, not in the future."""
 

@@ -1,4 +1,4 @@
-"""Schedules: the daily full refresh and an optional hourly refresh of today."""
+"""Schedules: the daily full refresh and the hourly refresh of yesterday and today."""
 
 import os
 
@@ -11,6 +11,14 @@ from orchestration.defs.polar.sensors import connection_problem
 
 DAILY_CRON = os.environ.get("POLAR_METRICS_REFRESH_CRON", "0 6 * * *")
 HOURLY_CRON = os.environ.get("POLAR_METRICS_HOURLY_CRON", "0 * * * *")
+# "Today" stays current unless switched off (a deployment that only wants daily numbers).
+SWITCHED_OFF = ("off", "false", "0", "no")
+
+
+def hourly_refresh_enabled() -> bool:
+    """POLAR_METRICS_HOURLY_REFRESH: `on` (default) or `off`."""
+    value = os.environ.get("POLAR_METRICS_HOURLY_REFRESH", "on")
+    return value.strip().lower() not in SWITCHED_OFF
 
 
 def reporting_timezone() -> str:
@@ -49,10 +57,14 @@ def polar_daily_refresh(
     job=polar_recent_refresh_job,
     cron_schedule=HOURLY_CRON,
     execution_timezone=reporting_timezone(),
-    default_status=dg.DefaultScheduleStatus.STOPPED,
+    default_status=(
+        dg.DefaultScheduleStatus.RUNNING
+        if hourly_refresh_enabled()
+        else dg.DefaultScheduleStatus.STOPPED
+    ),
     description=(
-        "Optional hourly refresh of yesterday and today (start it in the UI when you want "
-        "'today' to stay current during the day)."
+        "Hourly refresh of yesterday and today (POLAR_METRICS_HOURLY_CRON), so 'today so far' "
+        "stays current during the day; running unless POLAR_METRICS_HOURLY_REFRESH=off."
     ),
 )
 def polar_hourly_today(

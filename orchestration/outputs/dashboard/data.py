@@ -12,10 +12,17 @@ import duckdb
 from orchestration.outputs.formatting import (
     SETTLEMENT_CURRENCY,
     change_direction,
+    change_tone,
     format_change,
     format_metric,
 )
-from orchestration.outputs.marts import fetch_dicts, organizations
+from orchestration.outputs.marts import (
+    connection_state,
+    currency_warning,
+    fetch_dicts,
+    organizations,
+)
+from orchestration.outputs.periods import today_so_far
 
 CHART_METRICS = (
     "revenue",
@@ -27,6 +34,7 @@ CHART_METRICS = (
 )
 CHART_DAYS = 90  # the cached window; older backfilled history is not charted
 REAUTH_STATUS = "needs_reauth"
+DISCONNECTED_STATUSES = ("disconnected", "inactive")  # the marts' word, the token store's word
 
 
 @dataclass
@@ -45,6 +53,8 @@ class DashboardData:
     periods: dict[str, tuple[date | None, date | None]]
     daily: list[dict[str, Any]]
     alerts: list[dict[str, str]] = field(default_factory=list)
+    reporting_timezone: str | None = None
+    data_stopped_on: date | None = None
 
     @property
     def active_organizations(self) -> list[dict[str, Any]]:
@@ -56,11 +66,20 @@ class DashboardData:
         """True when Polar refused the refresh token and the user must reconnect."""
         return self.connection_status == REAUTH_STATUS
 
+    @property
+    def disconnected(self) -> bool:
+        """True once `polar-metrics disconnect` ran: the numbers stop at `data_stopped_on`."""
+        return self.connection_status in DISCONNECTED_STATUSES
+
+    @property
+    def today_label(self) -> str:
+        """`today so far, as of 14:05`: today is a running day, as of the latest refresh."""
+        return today_so_far(self.last_refresh, self.reporting_timezone)
+
 
 def load_dashboard_data(con: duckdb.DuckDBPyConnection, connection: str) -> DashboardData:
-    """Read the marts (and the connection's raw status rows) for one connection."""
-    header = _connection_row(con, connection)
-    refresh = _latest_refresh(con, connection)
+    """Read the marts for one connection."""
+    state = connection_state(con, connection)
     summary_rows = fetch_dicts(
         con,
         "select * from marts.polar_period_summary where connection_name = ?",
@@ -68,45 +87,18 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, connection: str) -> Dash
     )
     return DashboardData(
         connection=connection,
-        environment=header.get("environment"),
-        connection_status=header.get("status"),
-        last_refresh=refresh.get("finished_at"),
-        today=refresh.get("window_end"),
+        environment=state.get("environment"),
+        connection_status=state.get("connection_status"),
+        last_refresh=state.get("last_refreshed_at"),
+        today=state.get("reporting_date"),
         organizations=organizations(con, connection),
-        currency_warning=_currency_warning(con, connection),
+        currency_warning=currency_warning(con, connection),
         values=_formatted_values(summary_rows),
         periods=_period_dates(summary_rows),
         daily=_daily_series(con, connection),
+        reporting_timezone=state.get("reporting_timezone"),
+        data_stopped_on=state.get("data_stopped_on"),
     )
-
-
-def _connection_row(con: duckdb.DuckDBPyConnection, connection: str) -> dict[str, Any]:
-    rows = fetch_dicts(
-        con,
-        "select environment, status from raw.polar_connections where connection_name = ?",
-        [connection],
-    )
-    return rows[0] if rows else {}
-
-
-def _latest_refresh(con: duckdb.DuckDBPyConnection, connection: str) -> dict[str, Any]:
-    rows = fetch_dicts(
-        con,
-        "select finished_at, window_end from raw.polar_refreshes where connection_name = ? "
-        "order by finished_at desc nulls last limit 1",
-        [connection],
-    )
-    return rows[0] if rows else {}
-
-
-def _currency_warning(con: duckdb.DuckDBPyConnection, connection: str) -> str | None:
-    rows = fetch_dicts(
-        con, "select * from marts.polar_currency_check where connection_name = ?", [connection]
-    )
-    if not rows or not rows[0].get("currency_mismatch"):
-        return None
-    row = rows[0]
-    return str(row["currency_warning"]) if row.get("currency_warning") else None
 
 
 def _formatted_values(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, dict]]]:
@@ -115,12 +107,14 @@ def _formatted_values(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[st
         scope = str(row["scope"])
         metric = str(row["metric"])
         currency = SETTLEMENT_CURRENCY
+        ratio = row.get("change_ratio")
         cell = {
             "value": row.get("value"),
             "text": format_metric(metric, row.get("value"), currency),
             "previous": format_metric(metric, row.get("previous_value"), currency),
-            "change": format_change(row.get("change_ratio")),
-            "direction": change_direction(row.get("change_ratio")),
+            "change": format_change(ratio, partial=bool(row.get("is_partial"))),
+            "direction": change_direction(ratio),
+            "tone": change_tone(metric, ratio),
         }
         values.setdefault(scope, {}).setdefault(str(row["period"]), {})[metric] = cell
     return values

@@ -58,11 +58,13 @@ def write_dashboard(data: DashboardData, path: Path) -> Path:
 
 def _facts(data: DashboardData) -> str:
     names = ", ".join(org["name"] for org in data.active_organizations) or "none"
+    status = "disconnected" if data.disconnected else data.connection_status or "unknown"
     refreshed = data.last_refresh.strftime("%Y-%m-%d %H:%M %Z") if data.last_refresh else "never"
     facts = (
         ("connection", "Connection", data.connection),
         ("organizations", "Organizations", names),
         ("last-refresh", "Last refresh", refreshed.strip()),
+        ("status", "Status", status),
         ("environment", "Environment", data.environment or "unknown"),
     )
     return "".join(
@@ -82,6 +84,20 @@ def _notices(data: DashboardData) -> str:
                 "Reconnect to Polar",
                 "Polar no longer accepts this connection's authorization, so the numbers below "
                 f"stop at the last refresh. Run <code>{html.escape(command)}</code>, then refresh.",
+            )
+        )
+    if data.disconnected:
+        stopped = data.data_stopped_on or "its last refresh"
+        command = f"polar-metrics disconnect --connection {data.connection} --purge --yes"
+        notices.append(
+            _notice(
+                "disconnected-notice",
+                "error",
+                "Disconnected",
+                f"This connection was disconnected from Polar; its data stopped on "
+                f"{html.escape(str(stopped))} and is not refreshed any more. Reconnect with "
+                f"<code>polar-metrics connect --connection {html.escape(data.connection)}</code>"
+                f", or delete its data with <code>{html.escape(command)}</code>.",
             )
         )
     if not data.active_organizations:
@@ -128,7 +144,7 @@ def _page_data(data: DashboardData) -> dict:
     labels = dict(SWITCHER.values())
     texts = {}
     for period, (start, end) in data.periods.items():
-        partial = " · includes today (partial day)" if end and end == data.today else ""
+        partial = f" · includes {data.today_label}" if end and end == data.today else ""
         texts[period] = f"{labels.get(period, period)}: {start} to {end}{partial}"
     return {
         "values": data.values,

@@ -88,7 +88,8 @@ def _card(metric: str, label: str, data: DashboardData) -> str:
         f'<p class="value" data-testid="value-{metric}">{MISSING}</p>'
         f'<p class="change none" data-testid="change-{metric}"></p><dl>'
         f'<dt>Previous</dt><dd class="previous" data-testid="previous-{metric}">{MISSING}</dd>'
-        f'<dt>Today</dt><dd data-testid="today-{metric}">{_day_text(today)}</dd>'
+        f"<dt>{html.escape(data.today_label.capitalize())}</dt>"
+        f'<dd data-testid="today-{metric}">{_day_text(today)}</dd>'
         f'<dt>Yesterday</dt><dd data-testid="yesterday-{metric}">{_day_text(yesterday)}</dd>'
         "</dl></li>"
     )
@@ -97,7 +98,10 @@ def _card(metric: str, label: str, data: DashboardData) -> str:
 def _day_text(cell: dict | None) -> str:
     if not cell:
         return MISSING
-    return f"{html.escape(cell['text'])} <small>({html.escape(cell['change'])})</small>"
+    return (
+        f"{html.escape(cell['text'])} "
+        f'<small class="change {cell.get("tone", "none")}">({html.escape(cell["change"])})</small>'
+    )
 
 
 def charts(data: DashboardData) -> str:

@@ -130,6 +130,14 @@ def _raw(con: duckdb.DuckDBPyConnection, connection: str, status: str, today: da
         "'{}')",
         [connection, finished, finished, today - timedelta(days=89), today],
     )
+    stopped = today if status == "disconnected" else None
+    con.execute(
+        "create table marts.polar_connections as select ?::varchar as connection_name, "
+        "'emulator' as environment, ?::varchar as connection_status, "
+        "now() as status_changed_at, ?::timestamptz as last_refreshed_at, "
+        "'UTC' as reporting_timezone, ?::date as reporting_date, ?::date as data_stopped_on",
+        [connection, status, finished, today, stopped],
+    )
 
 
 def _organizations(con: duckdb.DuckDBPyConnection, connection: str, orgs: list[FixtureOrg]) -> None:
@@ -159,8 +167,9 @@ def _currency_check(
     currencies = sorted({org.currency for org in active})
     mismatch = len(currencies) > 1
     warning = (
-        f"organizations use different currencies ({', '.join(currencies)}); aggregated values are "
-        "summed without conversion — see the per-organization detail"
+        f"organizations use different currencies ({', '.join(currencies)}); Polar converts every "
+        "sale into US dollars, its settlement currency, at the sale's own rate, so the totals "
+        "are USD — see the per-organization detail"
         if mismatch
         else None
     )

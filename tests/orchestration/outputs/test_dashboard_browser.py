@@ -184,8 +184,8 @@ def test_text_contrast_meets_wcag_aa_and_keyboard_switches_periods(
     selectors = [
         ".card .value",
         ".card h3",
-        ".change.up",
-        ".change.down",
+        ".change.good",
+        ".change.bad",
         ".card dt",
         "[data-testid=currency-banner] p",
         "button[aria-pressed=true]",
@@ -195,7 +195,7 @@ def test_text_contrast_meets_wcag_aa_and_keyboard_switches_periods(
     ]
     with opened(browser, scenario_outputs["default"].dashboard) as (page, _):
         ratios = page.evaluate(CONTRAST_SCRIPT, selectors)
-        assert set(ratios) >= set(selectors) - {".change.up", ".change.down"}
+        assert set(ratios) >= set(selectors) - {".change.good", ".change.bad"}
         assert all(ratio >= 4.5 for ratio in ratios.values()), ratios
         page.get_by_test_id("period-90d").focus()
         page.keyboard.press("Enter")

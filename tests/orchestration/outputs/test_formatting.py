@@ -1,13 +1,18 @@
 """Money, counts, ratios and changes read the same in the dashboard and the CLI."""
 
+from datetime import UTC, datetime
+
 import pytest
 
+from connectors.polar.catalogue import metric_catalogue
 from orchestration.outputs.formatting import (
+    change_tone,
     format_change,
     format_metric,
     format_money,
     terminal_safe,
 )
+from orchestration.outputs.periods import today_so_far
 
 
 @pytest.mark.parametrize(
@@ -60,3 +65,39 @@ def test_terminal_safe_removes_escape_sequences_and_control_characters(
     text: str, shown: str
 ) -> None:
     assert terminal_safe(text) == shown
+
+
+@pytest.mark.parametrize(
+    ("slug", "ratio", "tone"),
+    [
+        ("revenue", 0.2, "good"),
+        ("revenue", -0.2, "bad"),
+        ("churned_subscriptions", -0.5, "good"),  # fewer churned subscriptions: good news
+        ("churned_subscriptions", 0.5, "bad"),
+        ("canceled_subscriptions_too_expensive", -0.1, "good"),
+        ("costs", 0.1, "bad"),
+        ("seats_pending", 0.1, "neutral"),
+        ("revenue", 0.0, "flat"),
+        ("revenue", None, "none"),
+    ],
+)
+def test_change_colour_follows_whether_a_rise_of_the_metric_is_good(
+    slug: str, ratio: float | None, tone: str
+) -> None:
+    assert change_tone(slug, ratio) == tone
+
+
+def test_every_catalogue_metric_says_whether_its_rise_is_good() -> None:
+    assert {metric.rise_is for metric in metric_catalogue()} <= {"good", "bad", "neutral"}
+
+
+def test_a_change_that_includes_today_is_marked_partial() -> None:
+    assert format_change(-0.176, partial=True) == "-17.6 % (partial day)"
+    assert format_change(-0.176) == "-17.6 %"
+
+
+def test_today_so_far_is_told_in_the_reporting_timezone() -> None:
+    as_of = datetime(2026, 11, 28, 13, 5, tzinfo=UTC)
+    assert today_so_far(as_of, "Europe/Berlin") == "today so far, as of 14:05"
+    assert today_so_far(as_of, "UTC") == "today so far, as of 13:05"
+    assert today_so_far(None, "UTC") == "today so far"
