@@ -3,6 +3,8 @@
 The dashboard and `polar-metrics summary` both format through here, so they print the same text.
 """
 
+import unicodedata
+
 from connectors.polar.catalogue import metrics_by_slug
 
 # Polar reports every money metric in cents of its settlement currency (USD), converted from each
@@ -82,3 +84,13 @@ def metric_label(slug: str) -> str:
     """The display name of a metric slug (the catalogue's, or the slug itself when unknown)."""
     definition = metrics_by_slug().get(slug)
     return definition.display_name if definition else slug
+
+
+def format_ratio_percent(ratio: float | None) -> str:
+    """`92.5 %` from 0.925 (retention, conversion); a dash when there is no ratio."""
+    return MISSING if ratio is None else f"{ratio * 100:.1f} %"
+
+
+def terminal_safe(text: str) -> str:
+    """Text from Polar without control characters (no escape sequence reaches the terminal)."""
+    return "".join(char for char in text if unicodedata.category(char)[0] != "C")

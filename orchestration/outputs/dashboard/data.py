@@ -9,6 +9,14 @@ from typing import Any
 
 import duckdb
 
+from orchestration.outputs.analytics import (
+    CohortCell,
+    MonthMovements,
+    TrialMonth,
+    cohort_retention,
+    monthly_movements,
+    trial_months,
+)
 from orchestration.outputs.formatting import (
     SETTLEMENT_CURRENCY,
     change_direction,
@@ -45,6 +53,10 @@ class DashboardData:
     periods: dict[str, tuple[date | None, date | None]]
     daily: list[dict[str, Any]]
     alerts: list[dict[str, str]] = field(default_factory=list)
+    # Subscription analytics of the `all` scope (orchestration.outputs.analytics).
+    movements: list[MonthMovements] = field(default_factory=list)
+    cohorts: list[CohortCell] = field(default_factory=list)
+    trials: list[TrialMonth] = field(default_factory=list)
 
     @property
     def active_organizations(self) -> list[dict[str, Any]]:
@@ -77,6 +89,9 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, connection: str) -> Dash
         values=_formatted_values(summary_rows),
         periods=_period_dates(summary_rows),
         daily=_daily_series(con, connection),
+        movements=monthly_movements(con, connection),
+        cohorts=cohort_retention(con, connection),
+        trials=trial_months(con, connection),
     )
 
 
