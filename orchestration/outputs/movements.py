@@ -57,15 +57,13 @@ def format_movements_table(report: MovementsReport) -> str:
     if not body:
         lines.append("(no subscriptions in the warehouse yet: run `polar-metrics refresh`)")
     if any(row.is_partial for row in report.rows):
-        lines.append("* the current month is partial (up to the last refresh)")
+        lines.append("* partial: includes today, up to the last refresh")
     return "\n".join(lines)
 
 
 def _cells(row: MonthMovements, period: str) -> tuple[str, ...]:
-    if period == "months":
-        when = row.month.strftime("%Y-%m") + (" *" if row.is_partial else "")
-    else:
-        when = f"{row.month} .. {row.end}"
+    when = row.month.strftime("%Y-%m") if period == "months" else f"{row.month} .. {row.end}"
+    when += " *" if row.is_partial else ""
     money = [
         format_money(row.amount(field) if field in MOVEMENTS else getattr(row, field),
                      SETTLEMENT_CURRENCY)

@@ -113,7 +113,7 @@ def _ratios(month: MonthMovements | None) -> str:
         ("logo-churn", "Logo churn", format_ratio_percent(month.logo_churn)),
     )
     items = "".join(
-        f'<dt>{label}</dt><dd data-testid="movements-{key}">{html.escape(text)}</dd>'
+        f'<div><dt>{label}</dt><dd data-testid="movements-{key}">{html.escape(text)}</dd></div>'
         for key, label, text in facts
     )
     return (
