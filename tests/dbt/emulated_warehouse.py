@@ -14,10 +14,13 @@ from connectors.polar.config import PolarSettings
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import run_emulator
 from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.extract.entities import ENTITY_ORDER, sync_entity
+from orchestration.extract.entity_run import SyncPolicy
 from orchestration.extract.metrics import refresh_metrics
 from orchestration.extract.organizations import sync_organizations
 from orchestration.extract.scopes import local_today, metrics_window
 from tests.dbt.dbt_runner import WAREHOUSE_FILE_NAME, DbtOutcome, DbtSession
+from tests.fake_polar.fixtures import TEST_PII
 
 CONNECTION = "default"
 
@@ -41,10 +44,12 @@ def emulated_warehouse(
     work_dir: Path,
     scenario: str,
     timezone: str = "UTC",
+    entities: bool = False,
     **config: object,
 ) -> Iterator[EmulatedWarehouse]:
-    """Run the emulator, connect, extract the window in the reporting `timezone`, `dbt build`;
-    yield while the emulator still serves."""
+    """Run the emulator, connect, extract the window in the reporting `timezone` (and, with
+    `entities`, sync every entity right after, as one refresh does), `dbt build`; yield while
+    the emulator still serves."""
     port = free_loopback_port()
     # One fixed "now" for the emulator and the loader, so today's values cannot move between
     # the load and the comparison.
@@ -84,6 +89,18 @@ def emulated_warehouse(
                 window=metrics_window(today, settings.window_days),
                 concurrency=4,
             )
+            for entity in ENTITY_ORDER if entities else ():
+                sync_entity(
+                    client,
+                    warehouse_path=settings.warehouse_path,
+                    connection_name=CONNECTION,
+                    organizations=organizations,
+                    entity=entity,
+                    policy=SyncPolicy(),
+                    pii=TEST_PII,
+                    now=lambda: now,
+                    concurrency=2,
+                )
             build = dbt_session.build(settings.warehouse_path, work_dir)
             yield EmulatedWarehouse(
                 scenario=scenario,

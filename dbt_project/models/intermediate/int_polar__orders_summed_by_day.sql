@@ -1,7 +1,8 @@
 -- Polar's `revenue` and `net_revenue` rebuilt from the orders, per organization and LOCAL day
 -- of the order's created_at in the reporting timezone (Polar buckets both by it, refund
 -- adjustments included). Only paid orders count (paid, refunded, partially refunded). Each
--- order is converted to USD cents on its own, rounded half up, at the seed polar_fx_rates.
+-- order is converted to USD cents on its own, rounded half up, at the seed polar_fx_rates'
+-- rate valid on the order's local day.
 with orders as (
     select
         orders.connection_name,
@@ -30,10 +31,14 @@ converted as (
         {{ polar_usd_cents('orders.platform_fee_amount', 'fee_rates.usd_per_unit') }} as fee_usd,
         {{ polar_usd_cents('orders.refunded_amount', 'order_rates.usd_per_unit') }} as refunded_usd
     from orders
-    left join {{ ref('polar_fx_rates') }} as order_rates
+    left join {{ ref('int_polar__fx_rates_dated') }} as order_rates
         on order_rates.currency = orders.currency
-    left join {{ ref('polar_fx_rates') }} as fee_rates
+        and coalesce(order_rates.valid_from <= orders.order_date, true)
+        and coalesce(order_rates.valid_to > orders.order_date, true)
+    left join {{ ref('int_polar__fx_rates_dated') }} as fee_rates
         on fee_rates.currency = orders.platform_fee_currency
+        and coalesce(fee_rates.valid_from <= orders.order_date, true)
+        and coalesce(fee_rates.valid_to > orders.order_date, true)
 ),
 
 netted as (
