@@ -2,7 +2,11 @@
 
 Shared by `polar-metrics movements` and the dashboard; duckdb and the standard library only (the
 CLI must not pay for pandas, Dagster or dbt). Money stays in integer USD cents, as Polar reports
-MRR; contraction and churn are positive amounts that the readers show as losses.
+MRR, signed as in the marts: contraction and churn are negative.
+
+Cohorts and trials are marted per organization; the `all` scope adds the organizations' counts
+and MRR (a Polar customer belongs to one organization) and takes the ratios from the sums, as
+marts.polar_mrr_summary does for its `all` rows.
 """
 
 from dataclasses import dataclass
@@ -44,8 +48,7 @@ class MonthMovements:
 
     def amount(self, movement: str) -> int:
         """A movement's signed amount: gains positive, contraction and churn negative."""
-        value = int(getattr(self, movement))
-        return -value if movement in LOSSES else value
+        return int(getattr(self, movement))
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class CohortCell:
     cohort_customers: int
     retained_customers: int
     logo_retention: float | None
-    net_revenue_retention: float | None
+    revenue_retention: float | None
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ class TrialMonth:
     month: date
     started: int
     converted: int
-    canceled: int
+    canceled_during_trial: int
+    payment_failed: int
     still_trialing: int
     conversion_rate: float | None
     median_days_to_convert: float | None
@@ -79,7 +83,8 @@ def monthly_movements(
     """The last MONTHS_SHOWN complete months and the current one, oldest first."""
     rows = fetch_dicts(
         con,
-        "select * from marts.polar_mrr_summary where connection_name = ? and organization_id = ? "
+        "select *, last_day(month) as month_end from marts.polar_mrr_summary "
+        "where connection_name = ? and organization_id = ? "
         "and month >= (select max(month) from marts.polar_mrr_summary where connection_name = ?) "
         f"- interval {MONTHS_SHOWN} month order by month",
         [connection, scope, connection],
@@ -100,7 +105,9 @@ def range_movements(
     params: list[Any] = [connection, start, end]
     if scope != ALL_SCOPE:
         where, params = where + " and organization_id = ?", [*params, scope]
-    sums = ", ".join(f"coalesce(sum({m}_mrr), 0)::bigint as {m}" for m in (*MOVEMENTS, "fx_impact"))
+    sums = ", ".join(
+        f"coalesce(sum({m}_mrr), 0)::bigint as {m}" for m in (*MOVEMENTS, "fx_impact", "net_new")
+    )
     (row,) = fetch_dicts(
         con,
         f"select {sums}, coalesce(sum(opening_mrr) filter (where date = ?), 0)::bigint as opening, "
@@ -108,8 +115,7 @@ def range_movements(
         f"from marts.polar_mrr_movements where {where}",
         [start, end, *params],
     )
-    net = sum(int(row[m]) * (-1 if m in LOSSES else 1) for m in MOVEMENTS)
-    return MonthMovements(month=start, end=end, is_partial=is_partial, net_new=net, **row)
+    return MonthMovements(month=start, end=end, is_partial=is_partial, **row)
 
 
 def period_dates(
@@ -134,20 +140,25 @@ def cohort_retention(
     """The last MONTHS_SHOWN + 1 cohorts, months 0..COHORT_MONTHS after the first payment."""
     rows = fetch_dicts(
         con,
-        "select * from marts.polar_cohort_retention where connection_name = ? "
-        "and organization_id = ? and months_since_first <= ? and cohort_month >= "
+        "select cohort_month, months_since_start, sum(cohort_customers) as cohort_customers, "
+        "sum(retained_customers) as retained_customers, "
+        "sum(retained_mrr) / nullif(sum(cohort_starting_mrr), 0) as revenue_retention "
+        "from marts.polar_cohort_retention where connection_name = ? and (? = 'all' or "
+        "organization_id = ?) and months_since_start <= ? and cohort_month >= "
         "(select max(cohort_month) from marts.polar_cohort_retention where connection_name = ?) "
-        f"- interval {MONTHS_SHOWN} month order by cohort_month, months_since_first",
-        [connection, scope, COHORT_MONTHS, connection],
+        f"- interval {MONTHS_SHOWN} month group by all order by cohort_month, months_since_start",
+        [connection, scope, scope, COHORT_MONTHS, connection],
     )
     return [
         CohortCell(
             cohort=row["cohort_month"],
-            months_since=int(row["months_since_first"]),
+            months_since=int(row["months_since_start"]),
             cohort_customers=int(row["cohort_customers"]),
             retained_customers=int(row["retained_customers"]),
-            logo_retention=row.get("logo_retention"),
-            net_revenue_retention=row.get("net_revenue_retention"),
+            logo_retention=int(row["retained_customers"]) / int(row["cohort_customers"])
+            if row["cohort_customers"]
+            else None,
+            revenue_retention=row["revenue_retention"],
         )
         for row in rows
     ]
@@ -156,34 +167,47 @@ def cohort_retention(
 def trial_months(
     con: duckdb.DuckDBPyConnection, connection: str, scope: str = ALL_SCOPE
 ) -> list[TrialMonth]:
-    """Trials by the month they started: the last MONTHS_SHOWN complete months and this one."""
+    """Trials by the month they started: the last MONTHS_SHOWN complete months and this one.
+
+    A median cannot be added up: for `all` it is shown only when one organization had trials.
+    """
+    counts = ("trials_started", "converted", "canceled_during_trial", "payment_failed",
+              "still_trialing")  # fmt: skip
+    sums = ", ".join(f"sum({name})::bigint as {name}" for name in counts)
     rows = fetch_dicts(
         con,
-        "select * from marts.polar_trial_conversion where connection_name = ? "
-        "and organization_id = ? and grain = 'month' and period_start >= "
+        f"select period_start, {sums}, case when count(*) = 1 then "
+        "any_value(median_days_to_convert) end as median_days_to_convert "
+        "from marts.polar_trial_conversion where connection_name = ? and (? = 'all' or "
+        "organization_id = ?) and period = 'month' and period_start >= "
         "(select max(period_start) from marts.polar_trial_conversion where connection_name = ?) "
-        f"- interval {MONTHS_SHOWN} month order by period_start",
-        [connection, scope, connection],
+        f"- interval {MONTHS_SHOWN} month group by all order by period_start",
+        [connection, scope, scope, connection],
     )
     return [
         TrialMonth(
             month=row["period_start"],
             started=int(row["trials_started"]),
-            converted=int(row["trials_converted"]),
-            canceled=int(row["trials_canceled"]),
-            still_trialing=int(row["trials_still_trialing"]),
-            conversion_rate=row.get("conversion_rate"),
-            median_days_to_convert=row.get("median_days_to_convert"),
+            converted=int(row["converted"]),
+            canceled_during_trial=int(row["canceled_during_trial"]),
+            payment_failed=int(row["payment_failed"]),
+            still_trialing=int(row["still_trialing"]),
+            conversion_rate=_share(row["converted"], row["trials_started"] - row["still_trialing"]),
+            median_days_to_convert=row["median_days_to_convert"],
         )
         for row in rows
     ]
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
 
 
 def _month(row: dict[str, Any]) -> MonthMovements:
     return MonthMovements(
         month=row["month"],
         end=row["month_end"],
-        is_partial=bool(row["is_partial"]),
+        is_partial=bool(row["is_partial_month"]),
         opening=int(row["opening_mrr"]),
         new=int(row["new_mrr"]),
         expansion=int(row["expansion_mrr"]),

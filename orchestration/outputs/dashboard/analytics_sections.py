@@ -33,7 +33,8 @@ NET_NEW_STYLE = ("Net new MRR", "#1b1f24")
 TRIAL_STYLE = {
     "converted": ("Converted", "#0a6b2f"),
     "still_trialing": ("Still trialing", "#5b6b7f"),
-    "canceled": ("Canceled or missed", "#a3001b"),
+    "payment_failed": ("First payment failed", "#d9480f"),
+    "canceled_during_trial": ("Canceled during the trial", "#a3001b"),
 }
 NO_SUBSCRIPTIONS = (
     "No subscriptions yet: this appears after the first subscription is synced "
@@ -189,7 +190,7 @@ def _cohort_cell(cohort: str, cell: CohortCell | None) -> str:
     detail = (
         f"Cohort {cohort}, month {cell.months_since}: {cell.retained_customers:,} of "
         f"{cell.cohort_customers:,} customers ({text}); net revenue retention "
-        f"{format_ratio_percent(cell.net_revenue_retention)}"
+        f"{format_ratio_percent(cell.revenue_retention)}"
     )
     return (
         f'<td data-testid="cohort-cell" data-cohort="{cohort}" data-month="{cell.months_since}" '

@@ -50,8 +50,8 @@ def rgb(color: str) -> tuple[int, int, int]:
 
 
 def test_gains_are_green_and_losses_red_below_zero() -> None:
-    month = MonthMovements(date(2026, 10, 1), date(2026, 10, 31), False, 1000, 500, 200, 100, 50,
-                           300, 0, 1450, 450)  # fmt: skip
+    month = MonthMovements(date(2026, 10, 1), date(2026, 10, 31), False, 1000, 500, 200, 100, -50,
+                           -300, 0, 1450, 450)  # fmt: skip
     page = render_dashboard(dashboard_data(movements=[month]))
     bars = re.findall(r'data-series="(\w+)" x="[\d.]+" y="([\d.]+)" width="[\d.]+" '
                       r'height="([\d.]+)" fill="(#\w+)"', page)  # fmt: skip
@@ -87,14 +87,14 @@ def test_movements_chart_has_five_bars_and_a_point_per_mart_month(
         assert chart.locator("[data-testid=point-movements]").count() == len(months)
         labels = chart.locator("svg text").all_text_contents()
         for row in months:
-            assert month_label(row["month"], row["is_partial"]) in labels
+            assert month_label(row["month"], row["is_partial_month"]) in labels
         churn = chart.locator(
             f"[data-testid=bar-movements][data-band='{month_label(months[-2]['month'])}']"
             "[data-series=churn] title"
         ).text_content()
         shown = churn.split(": ")[1]  # a loss reads negative: `-$377.00`
         assert shown.startswith("-$") or not months[-2]["churn_mrr"]
-        assert displayed_number(shown) == pytest.approx(months[-2]["churn_mrr"] / 100, abs=0.005)
+        assert displayed_number(shown) == pytest.approx(-months[-2]["churn_mrr"] / 100, abs=0.005)
         latest = months[-2]  # the last complete month
         nrr = page.get_by_test_id("movements-nrr").inner_text()
         assert displayed_number(nrr) == pytest.approx(
@@ -110,23 +110,23 @@ def test_movements_chart_has_five_bars_and_a_point_per_mart_month(
 def test_cohort_heatmap_has_a_cell_per_mart_row(
     browser: Any, warehouse: Path, page_path: Path
 ) -> None:
-    rows = mart(
+    rows = mart(  # `all`: the organizations' cohorts added up
         warehouse,
-        "select * from marts.polar_cohort_retention where organization_id = 'all' and "
-        "cohort_month >= (select max(cohort_month) from marts.polar_cohort_retention) "
-        "- interval 12 month and months_since_first <= 12",
+        "select cohort_month, months_since_start, sum(cohort_customers) as cohort_customers, "
+        "sum(retained_customers) as retained_customers from marts.polar_cohort_retention "
+        "where cohort_month >= (select max(cohort_month) from marts.polar_cohort_retention) "
+        "- interval 12 month and months_since_start <= 12 group by all",
     )
     with opened(browser, page_path) as (page, _):
         cells = page.locator("[data-testid=cohort-cell]")
         assert cells.count() == len(rows)
-        row = max(rows, key=lambda r: (r["months_since_first"], r["cohort_month"]))
+        row = max(rows, key=lambda r: (r["months_since_start"], r["cohort_month"]))
         cell = page.locator(
             f"[data-testid=cohort-cell][data-cohort='{row['cohort_month']:%Y-%m}']"
-            f"[data-month='{row['months_since_first']}']"
+            f"[data-month='{row['months_since_start']}']"
         )
-        assert displayed_number(cell.inner_text()) == pytest.approx(
-            row["logo_retention"] * 100, abs=0.05
-        )
+        share = row["retained_customers"] / row["cohort_customers"] * 100
+        assert displayed_number(cell.inner_text()) == pytest.approx(share, abs=0.05)
         assert f"{row['retained_customers']} of {row['cohort_customers']}" in (
             cell.get_attribute("aria-label")
         )
@@ -139,23 +139,22 @@ def test_cohort_heatmap_has_a_cell_per_mart_row(
 def test_trial_figure_stacks_each_month_s_trials_and_states_the_conversion(
     browser: Any, warehouse: Path, page_path: Path
 ) -> None:
-    rows = mart(
+    rows = mart(  # `all`: the organizations' trials added up
         warehouse,
-        "select * from (select * from marts.polar_trial_conversion where organization_id = 'all' "
-        "and grain = 'month' order by period_start desc limit 13) order by period_start",
-    )
+        "select period_start, sum(trials_started) as started, sum(converted) as converted, "
+        "sum(still_trialing) as still_trialing from marts.polar_trial_conversion "
+        "where period = 'month' group by all order by period_start desc limit 13",
+    )[::-1]
     with opened(browser, page_path) as (page, _):
         figure = page.get_by_test_id("chart-trials")
-        assert figure.locator("[data-testid=bar-trials]").count() == 3 * len(rows)
+        assert figure.locator("[data-testid=bar-trials]").count() == 4 * len(rows)
         headline = page.get_by_test_id("trials-headline").inner_text()
-        converted, started = (
-            sum(r[k] for r in rows) for k in ("trials_converted", "trials_started")
-        )
+        converted, started = (sum(r[k] for r in rows) for k in ("converted", "started"))
         assert f"{converted:,} of {started:,} trials" in headline
-        rate = re.search(r"conversion rate ([\d.]+) %", headline)
-        assert rate and float(rate.group(1)) == pytest.approx(
-            rows[-2]["conversion_rate"] * 100, abs=0.05
-        )
+        latest = rows[-2]  # the last complete month: its trials are decided
+        rate = latest["converted"] / (latest["started"] - latest["still_trialing"])
+        shown = re.search(r"conversion rate ([\d.]+) %", headline)
+        assert shown and float(shown.group(1)) == pytest.approx(rate * 100, abs=0.05)
 
 
 @pytest.mark.browser
