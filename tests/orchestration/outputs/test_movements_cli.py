@@ -1,6 +1,13 @@
-"""`polar-metrics movements`: the marts' MRR bridge as a table and JSON, scopes, bad input."""
+"""`polar-metrics movements`: the marts' MRR bridge as a table and JSON, scopes, bad input.
+
+Run through the real entry point on the warehouse `polar-metrics demo` built (emulator -> OAuth
+-> metrics and entity sync -> dbt), once per session: two active organizations (USD and EUR)
+with subscriptions, upgrades, cancellations and trials. The marts are read directly to compare.
+"""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,17 +16,23 @@ import duckdb
 import pytest
 
 from orchestration.outputs.periods import PERIODS
-from tests.orchestration.outputs.conftest import FIXTURE_TODAY, displayed_number
+from tests.orchestration.outputs.conftest import FIXTURE_TODAY, DemoBusiness, displayed_number
 from tests.orchestration.outputs.fixture_warehouse import build_fixture_warehouse
 
 REPO = Path(__file__).resolve().parents[3]
 CLI = str(Path(sys.executable).with_name("polar-metrics"))
 GAINS, LOSSES = ("new", "expansion", "reactivation"), ("contraction", "churn")
+CONNECTION = "default"
+SLOW = pytest.mark.slow  # needs the demo build (~2.5 min once per session); each test < 2 s
 
 
 def run_movements(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [CLI, "movements", *args], capture_output=True, text=True, env=env, timeout=120
+        [CLI, "movements", "--connection", CONNECTION, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
 
 
@@ -30,30 +43,46 @@ def query(warehouse: Path, sql: str, params: list) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("movements") / "warehouse.duckdb"
-    return build_fixture_warehouse(path, "default", FIXTURE_TODAY)
+def own_warehouse(path: Path) -> dict[str, str]:
+    """An environment that reaches the warehouse at `path` and no other state."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POLAR_", "DAGSTER_"))}
+    return {**env, "HOME": str(path.parent), "POLAR_METRICS_WAREHOUSE": str(path)}
 
 
 @pytest.fixture(scope="module")
-def env(warehouse: Path) -> dict[str, str]:
-    import os
+def warehouse(demo_business: DemoBusiness) -> Path:
+    return demo_business.warehouse
 
-    return {**os.environ, "POLAR_METRICS_WAREHOUSE": str(warehouse)}
+
+@pytest.fixture(scope="module")
+def env(demo_business: DemoBusiness) -> dict[str, str]:
+    return demo_business.env
+
+
+@pytest.fixture(scope="module")
+def organization(warehouse: Path) -> dict:
+    """The demo's first active organization (id, slug, name)."""
+    return query(
+        warehouse,
+        "select organization_id, organization_slug, organization_name "
+        "from marts.polar_organizations where connection_name = ? and is_queried "
+        "order by organization_name limit 1",
+        [CONNECTION],
+    )[0]
 
 
 def monthly_mart(warehouse: Path, scope: str = "all") -> list[dict]:
     """The mart's last 13 months of one scope, oldest first."""
     rows = query(
         warehouse,
-        "select * from marts.polar_mrr_summary where organization_id = ? order by month desc "
-        "limit 13",
-        [scope],
+        "select * from marts.polar_mrr_summary where connection_name = ? and organization_id = ? "
+        "order by month desc limit 13",
+        [CONNECTION, scope],
     )
     return rows[::-1]
 
 
+@SLOW
 def test_default_is_twelve_complete_months_and_the_partial_current_one(
     warehouse: Path, env: dict
 ) -> None:
@@ -71,6 +100,7 @@ def test_default_is_twelve_complete_months_and_the_partial_current_one(
         assert cells[5].strip().startswith("-$") or row["churn_mrr"] == 0  # losses read negative
 
 
+@SLOW
 def test_json_months_equal_the_mart_in_integer_cents(warehouse: Path, env: dict) -> None:
     result = run_movements(env, "--json")
     assert result.returncode == 0, result.stderr
@@ -88,6 +118,7 @@ def test_json_months_equal_the_mart_in_integer_cents(warehouse: Path, env: dict)
         assert shown["net_revenue_retention"] == row["net_revenue_retention"]
 
 
+@SLOW
 @pytest.mark.parametrize("period", list(PERIODS))
 def test_period_sums_the_daily_movements_over_summary_s_days(
     warehouse: Path, env: dict, period: str
@@ -97,8 +128,9 @@ def test_period_sums_the_daily_movements_over_summary_s_days(
     (shown,) = json.loads(result.stdout)["rows"]
     (dates,) = query(
         warehouse,
-        "select distinct start_date, end_date from marts.polar_period_summary where period = ?",
-        [PERIODS[period]],
+        "select distinct start_date, end_date from marts.polar_period_summary "
+        "where connection_name = ? and period = ?",
+        [CONNECTION, PERIODS[period]],
     )
     assert (shown["start_date"], shown["end_date"]) == (
         dates["start_date"].isoformat(),
@@ -106,8 +138,9 @@ def test_period_sums_the_daily_movements_over_summary_s_days(
     )
     days = query(
         warehouse,
-        "select * from marts.polar_mrr_movements where date between ? and ? order by date",
-        [dates["start_date"], dates["end_date"]],
+        "select * from marts.polar_mrr_movements where connection_name = ? "
+        "and date between ? and ? order by date",
+        [CONNECTION, dates["start_date"], dates["end_date"]],
     )
     for name in (*GAINS, *LOSSES, "fx_impact", "net_new"):
         assert shown[f"{name}_mrr"] == sum(day[f"{name}_mrr"] for day in days)
@@ -121,63 +154,69 @@ def test_period_sums_the_daily_movements_over_summary_s_days(
     )
 
 
-def test_organization_by_slug_or_id_and_unknown_lists_the_known(warehouse: Path, env: dict) -> None:
-    by_slug = json.loads(run_movements(env, "--organization", "acme", "--json").stdout)
-    by_id = json.loads(run_movements(env, "--organization", "org-usd", "--json").stdout)
+@SLOW
+def test_organization_by_slug_or_id_and_unknown_lists_the_known(
+    warehouse: Path, env: dict, organization: dict
+) -> None:
+    org_id, slug, name = organization.values()
+    by_slug = json.loads(run_movements(env, "--organization", slug, "--json").stdout)
+    by_id = json.loads(run_movements(env, "--organization", org_id, "--json").stdout)
     assert by_slug == by_id
-    assert (by_slug["scope"], by_slug["scope_name"]) == ("org-usd", "Acme Labs")
-    expected = monthly_mart(warehouse, "org-usd")
+    assert (by_slug["scope"], by_slug["scope_name"]) == (org_id, name)
+    expected = monthly_mart(warehouse, org_id)
     assert [row["closing_mrr"] for row in by_slug["rows"]] == [r["closing_mrr"] for r in expected]
     unknown = run_movements(env, "--organization", "no-such-org")
     assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
     assert "No organization 'no-such-org'" in unknown.stderr
-    assert "acme (Acme Labs)" in unknown.stderr and "euro (Euro Works)" in unknown.stderr
+    assert f"{slug} ({name})" in unknown.stderr
 
 
+@SLOW
 def test_organization_name_reaches_the_terminal_without_control_characters(
-    warehouse: Path, tmp_path: Path
+    warehouse: Path, env: dict, organization: dict, tmp_path: Path
 ) -> None:
-    import os
-    import shutil
-
     copy = Path(shutil.copy(warehouse, tmp_path / "hostile.duckdb"))
     with duckdb.connect(str(copy)) as con:
         con.execute(
             "update marts.polar_organizations set organization_name = "
-            "'Acme' || chr(27) || '[2J' || chr(7) || ' Labs' where organization_id = 'org-usd'"
+            "'Acme' || chr(27) || '[2J' || chr(7) || ' Labs' where organization_id = ?",
+            [organization["organization_id"]],
         )
-    env = {**os.environ, "POLAR_METRICS_WAREHOUSE": str(copy)}
-    result = run_movements(env, "--organization", "acme")
+    result = run_movements(
+        {**env, "POLAR_METRICS_WAREHOUSE": str(copy)},
+        "--organization",
+        organization["organization_slug"],
+    )
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert "Acme[2J Labs" in result.stdout.splitlines()[0]
 
 
-def test_no_warehouse_says_to_refresh_or_try_the_demo(env: dict, tmp_path: Path) -> None:
+def test_no_warehouse_says_to_refresh_or_try_the_demo(tmp_path: Path) -> None:
     absent = tmp_path / "absent.duckdb"
-    result = run_movements({**env, "POLAR_METRICS_WAREHOUSE": str(absent)})
+    result = run_movements(own_warehouse(absent))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "polar-metrics refresh" in result.stderr and "polar-metrics demo" in result.stderr
     assert not absent.exists()
 
 
 def test_no_subscriptions_says_so_and_json_has_no_rows(tmp_path: Path) -> None:
-    import os
-
     empty = build_fixture_warehouse(tmp_path / "empty.duckdb", "empty", FIXTURE_TODAY)
-    env = {**os.environ, "POLAR_METRICS_WAREHOUSE": str(empty)}
+    env = own_warehouse(empty)
     table = run_movements(env)
     assert table.returncode == 0, table.stderr
     assert "no subscriptions in the warehouse yet" in table.stdout
     assert json.loads(run_movements(env, "--json").stdout)["rows"] == []
 
 
+@SLOW
 def test_movements_imports_neither_dagster_nor_dbt_nor_pandas(env: dict) -> None:
     """The real entry point in a fresh interpreter: the heavy packages never enter sys.modules."""
     probe = (
         "import sys\n"
         "from orchestration.cli import main\n"
-        "try:\n    main(['movements', '--json'])\nexcept SystemExit as e:\n    assert not e.code\n"
+        f"try:\n    main(['movements', '--connection', '{CONNECTION}', '--json'])\n"
+        "except SystemExit as e:\n    assert not e.code\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
         "{'dagster', 'dagster_dbt', 'dbt', 'pandas', 'numpy'})\n"
         "print(heavy, file=sys.stderr)\n"
