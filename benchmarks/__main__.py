@@ -18,6 +18,7 @@ BENCHMARKS = (
     "refresh_concurrency",
     "refresh_memory",
     "pipeline_speed",
+    "analytics_build",
     "entity_sync",  # long: paced by Polar's 500 requests/minute, see its docstring
 )
 # refresh_concurrency (owned by the extraction code) has no --quick; it is 50 orgs already.
@@ -26,6 +27,7 @@ TAKES_QUICK = {
     "refresh_scaling",
     "refresh_memory",
     "pipeline_speed",
+    "analytics_build",
     "entity_sync",
 }
 

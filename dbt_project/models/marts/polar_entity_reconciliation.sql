@@ -5,6 +5,12 @@
 -- Connections in var polar_exact_reconciliation_environments (the emulator) must agree
 -- exactly (check_severity `error`); the others within the tolerance (`warn`).
 {%- set exact_environments = var('polar_exact_reconciliation_environments') %}
+{#- Subscription MRR and counts come from marts.polar_subscription_mrr: a setting other than
+    Polar's definition there is a deliberate difference, and the reason says which. -#}
+{%- set departures = [] %}
+{%- if var('polar_mrr_include_trials') %}{% do departures.append('polar_mrr_include_trials: true') %}{% endif %}
+{%- if not var('polar_mrr_include_past_due') %}{% do departures.append('polar_mrr_include_past_due: false') %}{% endif %}
+{%- if var('polar_mrr_churn_at') != 'period_end' %}{% do departures.append('polar_mrr_churn_at: ' ~ var('polar_mrr_churn_at')) %}{% endif %}
 with days as (
     select * from {{ ref('int_polar__reconciliation_days_selected') }}
 ),
@@ -94,6 +100,11 @@ select
         when value_from_entities = value_from_polar then null
         when value_from_entities is null then
             'no rate in polar_fx_rates for ' || currencies_without_rate
+        {%- if departures %}
+        when metric in ('active_subscriptions', 'monthly_recurring_revenue') then
+            'marts.polar_subscription_mrr departs from Polar''s definition by setting '
+            || '{{ departures | join(", ") }}'
+        {%- endif %}
         when must_be_exact then
             'must be exact on ' || environment || ' connections, whose entities and metrics come '
             || 'from one simulation: look for rows the entity sync missed, or a rate in '

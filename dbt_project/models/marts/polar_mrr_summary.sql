@@ -17,15 +17,39 @@ with retention as (
 ),
 
 organizations as (
-    select monthly.*, retention.lost_customers, retention.start_customers,
-        retention.start_mrr, retention.retained_mrr, retention.retained_mrr_capped
+    select
+        monthly.connection_name,
+        monthly.organization_id,
+        monthly.month,
+        monthly.is_partial_month,
+        monthly.opening_mrr,
+        monthly.new_mrr,
+        monthly.expansion_mrr,
+        monthly.contraction_mrr,
+        monthly.churn_mrr,
+        monthly.reactivation_mrr,
+        monthly.fx_impact_mrr,
+        monthly.closing_mrr,
+        monthly.net_new_mrr,
+        monthly.opening_customers,
+        monthly.new_customers,
+        monthly.churned_customers,
+        monthly.reactivated_customers,
+        monthly.closing_customers,
+        retention.lost_customers,
+        retention.start_customers,
+        retention.start_mrr,
+        retention.retained_mrr,
+        retention.retained_mrr_capped
     from {{ ref('polar_mrr_movements_monthly') }} as monthly
-    left join retention using (connection_name, organization_id, month)
+    left join retention
+        on retention.connection_name = monthly.connection_name
+        and retention.organization_id = monthly.organization_id
+        and retention.month = monthly.month
 ),
 
 scoped as (
-    select * exclude (expansion_customers, contraction_customers, active_subscriptions)
-    from organizations
+    select * from organizations
     union all
     select
         connection_name,
