@@ -96,7 +96,7 @@ def movements_figure(months: Sequence[MonthMovements]) -> str:
 
 
 def _axis(value: float) -> str:
-    return "$" + format_compact(MRR_SLUG, value)
+    return ("-$" if value < 0 else "$") + format_compact(MRR_SLUG, abs(value))
 
 
 def _latest_complete(months: Sequence[MonthMovements]) -> MonthMovements | None:

@@ -1,7 +1,8 @@
 """The dashboard's subscription analytics: MRR movements chart, cohort heatmap, trial figure.
 
-The page is rendered from a warehouse's marts and opened in headless Chromium; every bar, cell
-and label is compared with the mart rows it comes from.
+The page `polar-metrics demo` wrote (the real pipeline on the emulator's demo business, built
+once per session) is opened in headless Chromium; every bar, cell and label is compared with the
+mart rows it comes from. The empty states use a fixture warehouse without subscriptions.
 """
 
 import re
@@ -16,12 +17,18 @@ from orchestration.outputs.analytics import MonthMovements
 from orchestration.outputs.dashboard.analytics_sections import MOVEMENT_STYLE, month_label
 from orchestration.outputs.dashboard.data import load_dashboard_data
 from orchestration.outputs.dashboard.render import render_dashboard, write_dashboard
-from tests.orchestration.outputs.conftest import ARTIFACTS, FIXTURE_TODAY, displayed_number
+from tests.orchestration.outputs.conftest import (
+    ARTIFACTS,
+    FIXTURE_TODAY,
+    DemoBusiness,
+    displayed_number,
+)
 from tests.orchestration.outputs.fixture_warehouse import build_fixture_warehouse
 from tests.orchestration.outputs.test_dashboard_browser import opened
 from tests.orchestration.outputs.test_dashboard_render import dashboard_data
 
 CONNECTION = "default"
+SLOW = pytest.mark.slow  # needs the demo build (~2.5 min once per session); each test < 5 s
 
 
 def mart(warehouse: Path, sql: str) -> list[dict]:
@@ -32,16 +39,14 @@ def mart(warehouse: Path, sql: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("analytics") / "warehouse.duckdb"
-    return build_fixture_warehouse(path, "default", FIXTURE_TODAY, connection=CONNECTION)
+def warehouse(demo_business: DemoBusiness) -> Path:
+    return demo_business.warehouse
 
 
 @pytest.fixture(scope="module")
-def page_path(warehouse: Path) -> Path:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        data = load_dashboard_data(con, CONNECTION)
-    return write_dashboard(data, warehouse.with_name("dashboard.html"))
+def page_path(demo_business: DemoBusiness) -> Path:
+    """The page the demo's refresh wrote with the dashboard asset."""
+    return demo_business.dashboard
 
 
 def rgb(color: str) -> tuple[int, int, int]:
@@ -72,6 +77,7 @@ def test_every_figure_has_an_empty_state_without_subscriptions() -> None:
     assert "No subscriptions yet" in page and 'data-testid="bar-' not in page
 
 
+@SLOW
 @pytest.mark.browser
 def test_movements_chart_has_five_bars_and_a_point_per_mart_month(
     browser: Any, warehouse: Path, page_path: Path
@@ -106,6 +112,7 @@ def test_movements_chart_has_five_bars_and_a_point_per_mart_month(
         assert requests == [page_path.as_uri()]
 
 
+@SLOW
 @pytest.mark.browser
 def test_cohort_heatmap_has_a_cell_per_mart_row(
     browser: Any, warehouse: Path, page_path: Path
@@ -135,6 +142,7 @@ def test_cohort_heatmap_has_a_cell_per_mart_row(
         )
 
 
+@SLOW
 @pytest.mark.browser
 def test_trial_figure_stacks_each_month_s_trials_and_states_the_conversion(
     browser: Any, warehouse: Path, page_path: Path
