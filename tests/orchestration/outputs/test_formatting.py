@@ -36,3 +36,10 @@ def test_change_is_signed_percent_or_a_dash_without_a_previous_period() -> None:
     assert format_change(0.125) == "+12.5 %"
     assert format_change(-0.03) == "-3.0 %"
     assert format_change(None) == "—"
+
+
+def test_terminal_safe_strips_control_and_format_characters() -> None:
+    from orchestration.outputs.formatting import terminal_safe
+
+    assert terminal_safe("Acme\x1b[31m Labs\x07\u202e\n") == "Acme[31m Labs"
+    assert terminal_safe("Nordlicht Software GmbH — ü") == "Nordlicht Software GmbH — ü"
