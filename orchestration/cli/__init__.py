@@ -12,13 +12,20 @@ from connectors.polar.errors import PolarError
 from orchestration.cli import (
     connection_commands,
     emulator_command,
+    movements_command,
     pipeline_commands,
     summary_command,
 )
 
 # Each module defines `register(subparsers) -> None` and sets `func` on its parsers (a callable
 # taking the parsed args and returning an exit code).
-COMMAND_MODULES = (emulator_command, connection_commands, pipeline_commands, summary_command)
+COMMAND_MODULES = (
+    emulator_command,
+    connection_commands,
+    pipeline_commands,
+    summary_command,
+    movements_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -103,6 +103,11 @@ def metric_label(slug: str) -> str:
     return definition.display_name if definition else slug
 
 
+def format_ratio_percent(ratio: float | None) -> str:
+    """`92.5 %` from 0.925 (retention, conversion); a dash when there is no ratio."""
+    return MISSING if ratio is None else f"{ratio * 100:.1f} %"
+
+
 # Terminal control that text from Polar (organization names, slugs) must never carry to a
 # terminal: ANSI/VT escape sequences (CSI, OSC such as hyperlinks or window titles, and the
 # two-character ones), then any control character left, and the bidirectional overrides that

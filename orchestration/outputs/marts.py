@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from connectors.polar.errors import PolarError
+from orchestration.outputs.formatting import terminal_safe
 from orchestration.warehouse.files import WarehouseNotReadyError
 from orchestration.warehouse.schema import ALL_SCOPE
 
@@ -84,8 +85,12 @@ def resolve_scope(con: duckdb.DuckDBPyConnection, connection: str, scope: str) -
     """Like find_scope, with a clear error for an unknown organization."""
     found = find_scope(con, connection, scope)
     if found is None:
+        known = ", ".join(
+            terminal_safe(f"{org['slug']} ({org['name']})")
+            for org in organizations(con, connection)
+        )
         raise PolarError(
-            f"No organization {scope!r} in connection {connection!r}; "
-            "`polar-metrics status` lists them."
+            f"No organization {terminal_safe(scope)!r} in connection {connection!r}; "
+            f"known: {known or 'none'} (`polar-metrics status` shows them)."
         )
     return found

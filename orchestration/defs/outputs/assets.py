@@ -24,6 +24,10 @@ MART_KEYS = [
         "polar_metrics_daily",
         "polar_currency_check",
         "polar_organizations",
+        "polar_mrr_summary",
+        "polar_mrr_movements",
+        "polar_cohort_retention",
+        "polar_trial_conversion",
     )
 ]
 
@@ -44,7 +48,8 @@ def dashboard_path(warehouse: WarehouseResource) -> Path:
         "The revenue dashboard: one HTML file (open it in any browser, it makes no network "
         "request) with MRR, revenue, subscriptions and Polar's checkout and order numbers for "
         "today, yesterday and 7/30/90 days or month to date, daily charts, a per-organization "
-        "table, the currency-mismatch banner and any revenue alert. Rebuilt from the marts after "
+        "table, the MRR movements per month, a cohort retention heatmap and trial conversion, "
+        "the currency-mismatch banner and any revenue alert. Rebuilt from the marts after "
         "every refresh; the file path is in the metadata."
     ),
 )

@@ -9,6 +9,14 @@ from typing import Any
 
 import duckdb
 
+from orchestration.outputs.analytics import (
+    CohortCell,
+    MonthMovements,
+    TrialMonth,
+    cohort_retention,
+    monthly_movements,
+    trial_months,
+)
 from orchestration.outputs.formatting import (
     SETTLEMENT_CURRENCY,
     change_direction,
@@ -55,6 +63,10 @@ class DashboardData:
     alerts: list[dict[str, str]] = field(default_factory=list)
     reporting_timezone: str | None = None
     data_stopped_on: date | None = None
+    # Subscription analytics of the `all` scope (orchestration.outputs.analytics).
+    movements: list[MonthMovements] = field(default_factory=list)
+    cohorts: list[CohortCell] = field(default_factory=list)
+    trials: list[TrialMonth] = field(default_factory=list)
 
     @property
     def active_organizations(self) -> list[dict[str, Any]]:
@@ -98,6 +110,9 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, connection: str) -> Dash
         daily=_daily_series(con, connection),
         reporting_timezone=state.get("reporting_timezone"),
         data_stopped_on=state.get("data_stopped_on"),
+        movements=monthly_movements(con, connection),
+        cohorts=cohort_retention(con, connection),
+        trials=trial_months(con, connection),
     )
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from connectors.polar.private_files import PRIVATE_DIRECTORY, private_files
+from orchestration.outputs.dashboard.analytics_sections import analytics_section
 from orchestration.outputs.dashboard.data import DashboardData
 from orchestration.outputs.dashboard.sections import (
     DEFAULT_PERIOD,
@@ -30,7 +31,11 @@ def render_dashboard(data: DashboardData, generated_at: datetime | None = None) 
     """The dashboard page for `data` as one HTML string."""
     generated = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     has_orgs = bool(data.active_organizations)
-    body = switcher() + cards_sections(data) + charts(data) if has_orgs else ""
+    body = (
+        switcher() + cards_sections(data) + charts(data) + analytics_section(data)
+        if has_orgs
+        else ""
+    )
     if len(data.active_organizations) > 1:
         body += organization_table(data)
     replacements = {

@@ -10,6 +10,8 @@ Screenshots go to `test-artifacts/` at the repository root (git-ignored) so CI c
 import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -162,6 +164,33 @@ def scenario_outputs(pipeline: Pipeline) -> dict[str, ScenarioOutputs]:
         page = shutil.copy(written, pipeline.state / f"dashboard-{scenario}.html")
         outputs[scenario] = ScenarioOutputs(scenario, pipeline.warehouse, Path(page))
     return outputs
+
+
+@dataclass(frozen=True)
+class DemoBusiness:
+    """`polar-metrics demo` run once: the emulator's small business with every entity synced."""
+
+    warehouse: Path
+    dashboard: Path
+    env: dict[str, str]  # reaches that warehouse and nothing else
+    connection: str = "default"
+
+
+@pytest.fixture(scope="session")
+def demo_business(tmp_path_factory: pytest.TempPathFactory) -> DemoBusiness:
+    """The real pipeline end to end (emulator -> OAuth -> metrics and entity sync -> dbt ->
+    dashboard) through the real entry point; about 2.5 minutes, once per session."""
+    home = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POLAR_", "DAGSTER_"))}
+    env["HOME"] = str(home)  # nothing may land in the real home directory
+    cli = str(Path(sys.executable).with_name("polar-metrics"))
+    demo = subprocess.run(
+        [cli, "demo"], cwd=home, env=env, capture_output=True, text=True, timeout=280
+    )
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    state = home / ".demo"
+    env["POLAR_METRICS_WAREHOUSE"] = str(state / "warehouse.duckdb")
+    return DemoBusiness(state / "warehouse.duckdb", state / "polar-dashboard.html", env)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from connectors.polar.catalogue import metric_catalogue
+from tests.orchestration.outputs.fixture_analytics import add_analytics_marts
 
 PERIOD_DAYS = {"today": 1, "yesterday": 1, "last_7_days": 7, "last_30_days": 30, "last_90_days": 90}
 
@@ -60,6 +61,7 @@ def build_fixture_warehouse(
         _currency_check(con, connection, active)
         _daily_marts(con, connection, series, active)
         _period_summary(con, connection, series, active, today)
+        add_analytics_marts(con, connection, [org.id for org in active], today)
     finally:
         con.close()
     return path

@@ -28,6 +28,7 @@ def opened(browser: Any, page_path: Path, width: int = 1280) -> Iterator[tuple[A
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
     page.goto(page_path.as_uri())
     page.wait_for_load_state("load")
     try:
