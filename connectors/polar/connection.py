@@ -102,11 +102,7 @@ class PolarConnection:
 
         The listing itself is `PolarClient.list_organizations`, the one place that reads them.
         """
-        with PolarClient(
-            self._settings.environment.api_base_url,
-            self._auth,
-            rate_limit_per_minute=self._settings.rate_limit_per_minute,
-        ) as client:
+        with PolarClient.for_connection(self._settings, self.name, self._auth) as client:
             organizations = client.list_organizations()
         self.save_organizations(organizations)
         return organizations
