@@ -61,11 +61,18 @@ def _day(value: str) -> date:
 def refresh_command(args: argparse.Namespace) -> int:
     """Handler of `polar-metrics refresh`."""
     from connectors.polar.config import PolarSettings
+    from orchestration.cli.refresh_join import run_or_join
 
     settings = PolarSettings.from_env()
     # dbt reads the warehouse path from this variable; make it agree with ours.
     os.environ.setdefault("POLAR_METRICS_WAREHOUSE", str(settings.warehouse_path))
-    return run_and_print(args.connection, recent_only=args.recent)
+    return run_or_join(
+        settings.home,
+        args.connection,
+        "recent" if args.recent else "full",
+        lambda: run_and_print(args.connection, recent_only=args.recent),
+        say=lambda line: print(line, file=sys.stderr, flush=True),
+    )
 
 
 def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
@@ -107,20 +114,24 @@ def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
 
 @contextmanager
 def _sync_progress_on_stderr() -> Iterator[None]:
-    """Print the entity syncs' page progress (a long first sync) while the block runs."""
+    """Print the entity syncs' page progress (a long first sync) and the writer lock's
+    "waiting for ..." lines while the block runs."""
     from orchestration.extract.entities import PROGRESS_LOGGER
+    from orchestration.warehouse.writer_lock import WAIT_LOGGER
 
-    logger = logging.getLogger(PROGRESS_LOGGER)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("    %(message)s"))
-    logger.addHandler(handler)
-    previous = logger.level
-    logger.setLevel(logging.INFO)
+    loggers = [logging.getLogger(PROGRESS_LOGGER), logging.getLogger(WAIT_LOGGER)]
+    previous = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     try:
         yield
     finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous)
+        for logger, level in zip(loggers, previous, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
 
 def _print_step(step: str, ok: bool, error: str | None) -> None:
