@@ -150,12 +150,20 @@ def connect(
     port: int = 8976,
     on_url: Callable[[str], None] | None = None,
     timeout: float = 300,
+    login_hint: str | None = None,
 ) -> PolarConnection:
     """Authorize in the browser, store the tokens encrypted, discover the organizations."""
     keyring = KeyRing.parse(settings.token_keys)
     oauth = OAuthClient.for_settings(settings)
     row = authorize_in_browser(
-        oauth, keyring, name, open_browser=open_browser, port=port, on_url=on_url, timeout=timeout
+        oauth,
+        keyring,
+        name,
+        open_browser=open_browser,
+        port=port,
+        on_url=on_url,
+        timeout=timeout,
+        login_hint=login_hint,
     )
     store = TokenStore(settings.token_store_path)
     with refresh_lock(store.path):

@@ -11,6 +11,7 @@ import sys
 from connectors.polar.errors import PolarError
 from orchestration.cli import (
     connection_commands,
+    connections_command,
     emulator_command,
     pipeline_commands,
     summary_command,
@@ -18,7 +19,13 @@ from orchestration.cli import (
 
 # Each module defines `register(subparsers) -> None` and sets `func` on its parsers (a callable
 # taking the parsed args and returning an exit code).
-COMMAND_MODULES = (emulator_command, connection_commands, pipeline_commands, summary_command)
+COMMAND_MODULES = (
+    emulator_command,
+    connection_commands,
+    connections_command,
+    pipeline_commands,
+    summary_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

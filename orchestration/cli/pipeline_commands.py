@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from datetime import date
 
 from connectors.polar.config import DEFAULT_CONNECTION
+from orchestration.cli.exit_codes import EXIT_PARTIAL
 
-EXIT_PARTIAL = 3
 ENTITIES = ("products", "customers", "subscriptions", "refunds", "orders")
 
 
@@ -27,6 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     refresh.add_argument("--connection", default=DEFAULT_CONNECTION, help="connection name")
     refresh.add_argument(
         "--recent", action="store_true", help="only yesterday and today (the hourly refresh)"
+    )
+    refresh.add_argument(
+        "--all",
+        action="store_true",
+        help="every active connection (raw tables of each, then dbt and outputs once), "
+        "one result line each",
     )
     refresh.set_defaults(func=refresh_command)
 
@@ -66,6 +72,10 @@ def refresh_command(args: argparse.Namespace) -> int:
     settings = PolarSettings.from_env()
     # dbt reads the warehouse path from this variable; make it agree with ours.
     os.environ.setdefault("POLAR_METRICS_WAREHOUSE", str(settings.warehouse_path))
+    if args.all:
+        from orchestration.cli.refresh_all import refresh_all
+
+        return refresh_all(settings, recent_only=args.recent)
     return run_or_join(
         settings.home,
         args.connection,

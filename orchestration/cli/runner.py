@@ -10,6 +10,8 @@ from dagster._utils.error import SerializableErrorInfo
 
 REFRESH_JOB = "polar_refresh_job"
 RECENT_JOB = "polar_recent_refresh_job"
+RAW_JOB = "polar_raw_refresh_job"  # one connection's raw tables (refresh --all)
+BUILD_JOB = "polar_build_job"  # dbt + outputs once after them
 
 StepCallback = Callable[[str, bool, str | None], None]  # (step key, succeeded, error)
 
@@ -52,13 +54,15 @@ def run_refresh(
     instance: dg.DagsterInstance | None = None,
     on_step: StepCallback | None = None,
     defs: dg.Definitions | None = None,
+    job_name: str | None = None,
 ) -> PipelineReport:
     """Materialize every asset (raw, dbt, outputs) in-process for one connection."""
     if defs is None:
         from orchestration.definitions import defs as merged
 
         defs = merged
-    job = resolve_refresh_job(defs, RECENT_JOB if recent_only else REFRESH_JOB, on_step)
+    job_name = job_name or (RECENT_JOB if recent_only else REFRESH_JOB)
+    job = resolve_refresh_job(defs, job_name, on_step)
     run_config = {
         "resources": {"polar": {"config": {"connection_name": connection_name}}},
         # Step outcomes are reported through `on_step` and the report; keep Dagster's own

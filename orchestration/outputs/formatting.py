@@ -82,3 +82,9 @@ def metric_label(slug: str) -> str:
     """The display name of a metric slug (the catalogue's, or the slug itself when unknown)."""
     definition = metrics_by_slug().get(slug)
     return definition.display_name if definition else slug
+
+
+def terminal_safe(text: str) -> str:
+    """Text from Polar (organization names) without control characters: an escape sequence in
+    a name must not recolour, move or retitle the user's terminal."""
+    return "".join(char if char.isprintable() else "?" for char in text)
