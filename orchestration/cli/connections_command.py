@@ -100,7 +100,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     lines = [header]
     for row in rows:
         refreshed = row["last_refresh"] or "never"
-        if row["last_refresh_status"] not in (None, "ok"):
+        if row["last_refresh_status"] not in (None, "success"):
             refreshed += f" ({row['last_refresh_status']})"
         lines.append(
             (

@@ -71,7 +71,7 @@ def test_refresh_all_refreshes_every_connection_and_builds_once(
     )
     assert in_marts == [("default",), ("second",), ("third",)]
     listed = json.loads(_cli(three_accounts, "connections", "--json").stdout)
-    assert all(row["last_refresh"] and row["last_refresh_status"] == "ok" for row in listed)
+    assert all(row["last_refresh"] and row["last_refresh_status"] == "success" for row in listed)
     table = _cli(three_accounts, "connections").stdout
     assert table.splitlines()[0].split() == [
         "NAME",
