@@ -16,10 +16,12 @@ from typing import Any
 
 import httpx
 
+from connectors.polar.config import PolarSettings
 from connectors.polar.errors import PolarAPIError, RateLimitedError
 from connectors.polar.rate_budget import RequestBudget
 from connectors.polar.records import MetricsResponse, Organization
 from connectors.polar.retry import Backoff, error_for_response, retry_after_seconds
+from connectors.polar.shared_budget import SharedRequestBudget, shared_budget_for
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +70,13 @@ class PolarClient:
         transport: httpx.BaseTransport | None = None,
         polar_version: str = "2026-04",
         sleep: Callable[[float], None] = time.sleep,
+        budget: RequestBudget | SharedRequestBudget | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.max_attempts = max_attempts
-        self.budget = RequestBudget(rate_limit_per_minute, sleep=sleep)
+        # Given: the deployment's shared budget (`for_connection`); else this client's own.
+        self.budget = budget or RequestBudget(rate_limit_per_minute, sleep=sleep)
         self.backoff = Backoff()
         self._sleep = sleep
         # Requests sent per path, retries included (each one drew from the budget).
@@ -92,6 +96,15 @@ class PolarClient:
                 "Accept": "application/json",
             },
         )
+
+    @classmethod
+    def for_connection(
+        cls, settings: PolarSettings, connection_name: str, auth: httpx.Auth, **options: Any
+    ) -> "PolarClient":
+        """A client of a stored connection, drawing on the request budget every process of
+        this deployment shares for the OAuth app (see shared_budget.py)."""
+        budget = shared_budget_for(settings, connection_name)
+        return cls(settings.environment.api_base_url, auth, budget=budget, **options)
 
     def list_organizations(self) -> list[Organization]:
         """Every organization the token can see, across all pages, in Polar's order."""

@@ -63,13 +63,16 @@ def authorize_in_browser(
     port: int,
     on_url: Callable[[str], None] | None,
     timeout: float,
+    login_hint: str | None = None,
 ) -> StoredConnection:
     """A new (unsaved) connection row from one authorization-code + PKCE attempt."""
     check_polar_answers(oauth.environment)
     state = secrets.token_urlsafe(32)  # single use: one per attempt
     pkce = Pkce.new()
     with RedirectReceiver(port, state) as receiver:
-        url = oauth.authorize_url(redirect_uri=receiver.redirect_uri, state=state, pkce=pkce)
+        url = oauth.authorize_url(
+            redirect_uri=receiver.redirect_uri, state=state, pkce=pkce, login_hint=login_hint
+        )
         if on_url is not None:
             on_url(url)
         else:

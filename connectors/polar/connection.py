@@ -105,11 +105,7 @@ class PolarConnection:
 
         The listing itself is `PolarClient.list_organizations`, the one place that reads them.
         """
-        with PolarClient(
-            self._settings.environment.api_base_url,
-            self._auth,
-            rate_limit_per_minute=self._settings.rate_limit_per_minute,
-        ) as client:
+        with PolarClient.for_connection(self._settings, self.name, self._auth) as client:
             organizations = client.list_organizations()
         self.save_organizations(organizations)
         return organizations
@@ -157,12 +153,20 @@ def connect(
     port: int = 8976,
     on_url: Callable[[str], None] | None = None,
     timeout: float = 300,
+    login_hint: str | None = None,
 ) -> PolarConnection:
     """Authorize in the browser, store the tokens encrypted, discover the organizations."""
     keyring = KeyRing.parse(settings.token_keys)
     oauth = OAuthClient.for_settings(settings)
     row = authorize_in_browser(
-        oauth, keyring, name, open_browser=open_browser, port=port, on_url=on_url, timeout=timeout
+        oauth,
+        keyring,
+        name,
+        open_browser=open_browser,
+        port=port,
+        on_url=on_url,
+        timeout=timeout,
+        login_hint=login_hint,
     )
     store = TokenStore(settings.token_store_path)
     try:

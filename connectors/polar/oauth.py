@@ -119,8 +119,11 @@ class OAuthClient:
         client_id, client_secret = settings.require_client()
         return cls(settings.environment, client_id, client_secret)
 
-    def authorize_url(self, *, redirect_uri: str, state: str, pkce: Pkce) -> str:
-        """The browser URL that asks the user to grant the read-only scopes."""
+    def authorize_url(
+        self, *, redirect_uri: str, state: str, pkce: Pkce, login_hint: str | None = None
+    ) -> str:
+        """The browser URL that asks the user to grant the read-only scopes; `login_hint`
+        (OpenID Connect) names the account to sign in as, e.g. one of the emulator's accounts."""
         query = {
             "response_type": "code",
             "client_id": self.client_id,
@@ -131,6 +134,8 @@ class OAuthClient:
             "code_challenge_method": "S256",
             "sub_type": "user",
         }
+        if login_hint:
+            query["login_hint"] = login_hint
         return f"{self.environment.authorize_url}?{urlencode(query)}"
 
     def exchange_code(self, *, code: str, redirect_uri: str, pkce: Pkce) -> TokenResponse:

@@ -17,6 +17,11 @@ WINDOW_SECONDS = 60.0
 DEFAULT_HEADROOM = 0.9
 
 
+def budget_capacity(per_minute: int | None, headroom: float) -> int | None:
+    """Requests allowed in any window: the limit less the headroom; None = unlimited."""
+    return max(1, math.floor(per_minute * headroom)) if per_minute else None
+
+
 class RequestBudget:
     """At most `per_minute * headroom` requests in any 60-second span; `None`/0 = unlimited.
 
@@ -32,7 +37,7 @@ class RequestBudget:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.capacity = max(1, math.floor(per_minute * headroom)) if per_minute else None
+        self.capacity = budget_capacity(per_minute, headroom)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()

@@ -9,6 +9,7 @@ import ipaddress
 import sys
 from typing import TYPE_CHECKING
 
+from connectors.polar_emulator.business.accounts import account_email
 from connectors.polar_emulator.config import DEFAULT_REDIRECT_URIS, SCENARIOS, EmulatorConfig
 
 if TYPE_CHECKING:
@@ -26,6 +27,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", choices=SCENARIOS, default="default")
     parser.add_argument("--seed", type=int, default=42, help="same seed, same numbers")
     parser.add_argument("--orgs", type=int, default=3, help="organizations in the `many` scenario")
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        default=1,
+        metavar="N",
+        help="Polar users: 1 = the scenario's own; accounts 2..N sign in with OAuth login_hint "
+        "account-<n>@example.com, each with 1-3 organizations (default 1)",
+    )
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every response")
     parser.add_argument("--auto-approve", action="store_true", help="skip the consent page")
     parser.add_argument("--client-id", help="demo OAuth client id (default: derived from the seed)")
@@ -79,6 +88,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         scenario=args.scenario,
         seed=args.seed,
         orgs=args.orgs,
+        accounts=args.accounts,
         latency_ms=args.latency_ms,
         rate_limit_per_minute=args.rate_limit or None,
         auto_approve=args.auto_approve,
@@ -95,7 +105,13 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
 def print_banner(running: "RunningEmulator") -> None:
     """Tell the user where the emulator listens and how to point the product at it."""
     print(f"Polar emulator listening on {running.base_url}", flush=True)
-    print(f"  scenario: {running.state.config.scenario}  seed: {running.state.config.seed}")
+    config = running.state.config
+    print(f"  scenario: {config.scenario}  seed: {config.seed}")
+    if config.accounts > 1:
+        print(
+            f"  accounts: {config.accounts} (sign in as {account_email(2)} ... "
+            f"{account_email(config.accounts)} with the OAuth login_hint parameter)"
+        )
     print(f"  demo OAuth client id:     {running.client_id}")
     print(f"  demo OAuth client secret: {running.client_secret}  (a fake credential)")
     for uri in running.redirect_uris:

@@ -14,6 +14,7 @@ class EmulatorConfig:
     scenario: str = "default"
     seed: int = 42
     orgs: int = 3  # number of active organizations in the `many` scenario
+    accounts: int = 1  # Polar users: the scenario's primary user + accounts 2..N (login_hint)
     latency_ms: int = 0  # added to every /v1 and OAuth API response
     rate_limit_per_minute: int | None = 500  # per OAuth client, like Polar production; None = off
     auto_approve: bool = False  # skip the consent page (scripts, tests, the demo)
@@ -30,3 +31,5 @@ class EmulatorConfig:
             raise ValueError(
                 f"unknown scenario {self.scenario!r}; choose one of {', '.join(SCENARIOS)}"
             )
+        if self.accounts < 1:
+            raise ValueError(f"--accounts must be at least 1, not {self.accounts}")

@@ -11,6 +11,7 @@ import sys
 from connectors.polar.errors import PolarError
 from orchestration.cli import (
     connection_commands,
+    connections_command,
     emulator_command,
     movements_command,
     pipeline_commands,
@@ -22,6 +23,7 @@ from orchestration.cli import (
 COMMAND_MODULES = (
     emulator_command,
     connection_commands,
+    connections_command,
     pipeline_commands,
     summary_command,
     movements_command,

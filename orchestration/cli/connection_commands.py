@@ -22,6 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     connect.add_argument("--no-browser", action="store_true", help="only print the URL")
     connect.add_argument("--port", type=int, default=8976, help="loopback redirect port (8976)")
     connect.add_argument("--timeout", type=float, default=300, help="seconds to wait (300)")
+    connect.add_argument(
+        "--login-hint",
+        metavar="EMAIL",
+        help="the Polar account to sign in as (OpenID Connect login_hint; the emulator's "
+        "--accounts pick theirs by it)",
+    )
     connect.set_defaults(func=run_connect)
 
     status = subparsers.add_parser(
@@ -78,6 +84,7 @@ def run_connect(args: argparse.Namespace) -> int:
         port=args.port,
         on_url=lambda url: print(f"Open this URL to authorize:\n{url}", flush=True),
         timeout=args.timeout,
+        login_hint=args.login_hint,
     )
     print(f"Connected {connection.name!r}.")
     _print_organizations(connection.organizations())

@@ -41,6 +41,16 @@ def play_browser(url: str) -> None:
     response.raise_for_status()
 
 
-def connect_headless(settings: PolarSettings, name: str, port: int) -> PolarConnection:
-    """Run the real connect flow against an auto-approving emulator."""
-    return connect(settings, name, open_browser=False, port=port, on_url=play_browser, timeout=60)
+def connect_headless(
+    settings: PolarSettings, name: str, port: int, login_hint: str | None = None
+) -> PolarConnection:
+    """Run the real connect flow against an auto-approving emulator (as `login_hint`'s user)."""
+    return connect(
+        settings,
+        name,
+        open_browser=False,
+        port=port,
+        on_url=play_browser,
+        timeout=60,
+        login_hint=login_hint,
+    )

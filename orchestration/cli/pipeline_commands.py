@@ -1,20 +1,22 @@
 """`polar-metrics refresh`, `backfill` and `demo`: the pipeline from the command line."""
 
 import argparse
+import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING
 
 from connectors.polar.config import DEFAULT_CONNECTION
+from orchestration.cli.exit_codes import EXIT_PARTIAL
 from orchestration.cli.progress import ENTITIES
 from orchestration.outputs.formatting import terminal_safe
 
 if TYPE_CHECKING:
     from orchestration.cli.runner import PipelineReport
-
-EXIT_PARTIAL = 3
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     refresh.add_argument("--connection", default=DEFAULT_CONNECTION, help="connection name")
     refresh.add_argument(
         "--recent", action="store_true", help="only yesterday and today (the hourly refresh)"
+    )
+    refresh.add_argument(
+        "--all",
+        action="store_true",
+        help="every active connection (raw tables of each, then dbt and outputs once), "
+        "one result line each",
     )
     refresh.set_defaults(func=refresh_command)
 
@@ -63,11 +71,22 @@ def _day(value: str) -> date:
 def refresh_command(args: argparse.Namespace) -> int:
     """Handler of `polar-metrics refresh`."""
     from connectors.polar.config import PolarSettings
+    from orchestration.cli.refresh_join import run_or_join
 
     settings = PolarSettings.from_env()
     # dbt reads the warehouse path from this variable; make it agree with ours.
     os.environ.setdefault("POLAR_METRICS_WAREHOUSE", str(settings.warehouse_path))
-    return run_and_print(args.connection, recent_only=args.recent)
+    if args.all:
+        from orchestration.cli.refresh_all import refresh_all
+
+        return refresh_all(settings, recent_only=args.recent)
+    return run_or_join(
+        settings.home,
+        args.connection,
+        "recent" if args.recent else "full",
+        lambda: run_and_print(args.connection, recent_only=args.recent),
+        say=lambda line: print(line, file=sys.stderr, flush=True),
+    )
 
 
 def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
@@ -82,7 +101,11 @@ def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
     settings = PolarSettings.from_env()
     print(f"Refreshing connection '{connection_name}' ({settings.environment.name})...")
     dbt_log = dbt_state_dir(settings.home) / DBT_LOG_NAME
-    with watch_interrupts() as interrupt, dbt_output_to_file(dbt_log) as terminal:
+    with (
+        watch_interrupts() as interrupt,
+        _writer_waits_on_stderr(),
+        dbt_output_to_file(dbt_log) as terminal,
+    ):
         progress = StageProgress(terminal, dbt_log, 0 if recent_only else len(ENTITIES))
         report = run_refresh(
             connection_name=connection_name,
@@ -119,6 +142,21 @@ def _report_interrupted(report: "PipelineReport", signal_name: str, exit_code: i
         file=sys.stderr,
     )
     return exit_code
+
+
+@contextmanager
+def _writer_waits_on_stderr() -> Iterator[None]:
+    """Show the writer lock's "waiting for ... in PID N, 12 s" lines while the block runs."""
+    from orchestration.warehouse.writer_lock import WAIT_LOGGER
+
+    logger = logging.getLogger(WAIT_LOGGER)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def backfill_command(args: argparse.Namespace) -> int:

@@ -154,11 +154,7 @@ def run_backfill(
         if cached
         else metrics_window(local_today(settings.timezone), settings.window_days)[0]
     )
-    with PolarClient(
-        settings.environment.api_base_url,
-        connection.http_auth(),
-        rate_limit_per_minute=settings.rate_limit_per_minute,
-    ) as client:
+    with PolarClient.for_connection(settings, connection_name, connection.http_auth()) as client:
         return backfill_history(
             client,
             warehouse_path=settings.warehouse_path,

@@ -156,10 +156,6 @@ def _default_client_factory(
 
         connection = PolarConnection.open(settings, connection_name)
         connection.ensure_usable()
-        return PolarClient(
-            settings.environment.api_base_url,
-            connection.http_auth(),
-            rate_limit_per_minute=settings.rate_limit_per_minute,
-        )
+        return PolarClient.for_connection(settings, connection_name, connection.http_auth())
 
     return factory

@@ -7,7 +7,7 @@ library only, because readers must answer fast (no pandas import).
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
@@ -15,6 +15,8 @@ import duckdb
 from connectors.polar.errors import PolarError
 from connectors.polar.private_files import PRIVATE_DIRECTORY, private_files
 from orchestration.warehouse.schema import MIGRATIONS, SCHEMA_VERSION
+from orchestration.warehouse.serving import serving_path_for
+from orchestration.warehouse.writer_lock import current_holder, writer_lock
 
 
 class WarehouseNotReadyError(PolarError):
@@ -54,20 +56,35 @@ def open_failure(path: Path, error: Exception, *, writer: bool) -> str:
     text = str(error)
     if any(marker in text.lower() for marker in _LOCK_MARKERS):
         found = _PID.search(text)
-        holder = f" (PID {found.group(1)})" if found else ""
-        if writer:
-            return (
-                f"Cannot open the warehouse {path}: Another process is writing it{holder}. "
-                "Wait for it to finish or stop it; run writers through Dagster "
-                "(pool `duckdb_warehouse`) so they queue instead of colliding."
-            )
-        return (
-            f"Cannot open the warehouse {path}: another process holds it for writing{holder}, "
-            "e.g. a refresh. Wait for it to finish (or stop it) and try again."
-        )
+        return _locked_message(path, int(found.group(1)) if found else None, writer=writer)
     if any(marker in text.lower() for marker in _CORRUPT_MARKERS):
         return corrupt_message(path)
     return f"Cannot open the warehouse {path}: {text}"
+
+
+def _locked_message(path: Path, pid: int | None, *, writer: bool) -> str:
+    """Who holds the file: our own writer (named by the writer lock) or a foreign program."""
+    ours = current_holder(path)
+    if ours is not None and not writer and (pid is None or pid == ours.pid):
+        return (
+            f"Cannot open the warehouse {path}: it is being written by {ours.describe()}. "
+            f"Try again when it finishes; the serving copy {serving_path_for(path)} answers "
+            "meanwhile."
+        )
+    program = f"PID {pid} ({_process_name(pid)})" if pid else "another program"
+    return (
+        f"Cannot open the warehouse {path}: {program} has it open and is not a polar-metrics "
+        "writer, e.g. a BI tool or the duckdb shell. Close it there, and point BI tools at the "
+        f"serving copy {serving_path_for(path)}, made for readers."
+    )
+
+
+def _process_name(pid: int) -> str:
+    """The program's short name (never its arguments, which may carry secrets)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() or "unknown program"
+    except OSError:
+        return "unknown program"
 
 
 def corrupt_message(path: Path) -> str:
@@ -150,21 +167,22 @@ def open_warehouse(
     if read_only and not path.exists():
         raise WarehouseError(f"No warehouse at {path}: run `polar-metrics refresh` first.")
     path.parent.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
-    try:
-        config = bounded_writer_config(path) if bounded_memory and not read_only else {}
-        con = duckdb.connect(str(path), read_only=read_only, config=config)
-    except duckdb.Error as error:
-        raise WarehouseError(open_failure(path, error, writer=not read_only)) from None
-    # Business data: owner-only, also when an older version left it readable.
-    private_files(path, path.with_name(path.name + ".wal"))
-    try:
+    with ExitStack() as stack:
+        if not read_only:  # queue behind other processes' writers instead of failing
+            stack.enter_context(writer_lock(path))
+        try:
+            config = bounded_writer_config(path) if bounded_memory and not read_only else {}
+            con = duckdb.connect(str(path), read_only=read_only, config=config)
+        except duckdb.Error as error:
+            raise WarehouseError(open_failure(path, error, writer=not read_only)) from None
+        stack.callback(con.close)
+        # Business data: owner-only, also when an older version left it readable.
+        private_files(path, path.with_name(path.name + ".wal"))
         if read_only:
             _check_reader_version(con, path)
         else:
             ensure_schema(con, path)
         yield con
-    finally:
-        con.close()
 
 
 def _check_reader_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:

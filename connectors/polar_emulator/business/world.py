@@ -7,6 +7,7 @@ on first use and cached, so a world with hundreds of organizations builds instan
 import threading
 from datetime import UTC, datetime, timedelta
 
+from connectors.polar_emulator.business.accounts import add_extra_accounts
 from connectors.polar_emulator.business.organization_factory import make_organization
 from connectors.polar_emulator.business.scenarios import scenario_content
 from connectors.polar_emulator.business.simulation import horizon_after, simulate_organization
@@ -29,6 +30,7 @@ class World:
 
     def __init__(self, config: EmulatorConfig, now: datetime) -> None:
         content = scenario_content(config, now)
+        add_extra_accounts(config, now, content)
         self.config = config
         self.users: dict[str, EmulatedUser] = content.users
         self.organizations: dict[str, EmulatedOrganization] = content.organizations
@@ -58,6 +60,18 @@ class World:
             for org in orgs
             if org.status != HIDDEN_STATUS and (not down_scope or org.id in down_scope)
         ]
+
+    def user_for_login(self, login_hint: str | None) -> str | None:
+        """Who signs in: the user whose email (any case) or id is the OIDC `login_hint`, else
+        the primary user; None when the hint names nobody."""
+        if not login_hint:
+            return self.primary_user_id
+        wanted = login_hint.strip().lower()
+        with self._lock:
+            for user in self.users.values():
+                if wanted in (user.email.lower(), user.id):
+                    return user.id
+        return None
 
     def add_organization(
         self, name: str, status: str = "active", currency: str = "usd"

@@ -55,6 +55,7 @@ def _organization_choices(organizations: Iterable[tuple[str, str]], single: bool
 
 
 def consent_page(
+    signed_in_as: str,
     client_name: str,
     scopes: list[str],
     organizations: list[tuple[str, str]],
@@ -65,6 +66,7 @@ def consent_page(
     scope_items = "".join(f"<li><code>{escape(scope)}</code></li>" for scope in scopes)
     body = (
         f"<h1>{escape(client_name)} wants to access your Polar account</h1>"
+        f"<p>Signed in as <strong>{escape(signed_in_as)}</strong></p>"
         f'<section aria-labelledby="scopes-title"><h2 id="scopes-title">Requested permissions</h2>'
         f"<ul>{scope_items}</ul></section>"
         f'<form method="post" action="/oauth2/authorize">{_hidden_fields(params)}'

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from connectors.polar_emulator.business.accounts import account_email
 from connectors.polar_emulator.oauth.clients import RegisteredClient
 from connectors.polar_emulator.oauth.consent_page import consent_page, error_page
 from connectors.polar_emulator.oauth.errors import OAuthError, redirect_error, redirect_with
@@ -32,6 +33,7 @@ CARRIED = (
     "sub_type",
     "prompt",
     "nonce",
+    "login_hint",
 )
 
 
@@ -49,6 +51,7 @@ class AuthorizationRequest:
     sub_type: str
     prompt: str | None
     nonce: str | None
+    login_hint: str | None  # OIDC: which user signs in (the emulator's stand-in for a login)
 
 
 class PageError(Exception):
@@ -129,6 +132,7 @@ def validate_request(state: EmulatorState, params: Mapping[str, str]) -> Authori
         sub_type=sub_type,
         prompt=params.get("prompt"),
         nonce=params.get("nonce"),
+        login_hint=params.get("login_hint"),
     )
 
 
@@ -176,10 +180,17 @@ def issue_code(
     return redirect_with(auth.redirect_uri, {"code": code, "state": auth.state})
 
 
-def _signed_in_user(state: EmulatorState) -> str:
-    user_id = state.world.primary_user_id
-    if user_id is None:
+def _signed_in_user(state: EmulatorState, auth: AuthorizationRequest) -> str:
+    """The primary user, or the one `login_hint` names (accounts 2..N of `--accounts N`)."""
+    if state.world.primary_user_id is None:
         raise OAuthError("login_required", "No user is signed in to the emulated polar.sh.")
+    user_id = state.world.user_for_login(auth.login_hint)
+    if user_id is None:
+        raise OAuthError(
+            "login_required",
+            f"No emulated polar.sh user matches login_hint {auth.login_hint!r}; extra accounts "
+            f"(--accounts N) sign in as {account_email(2)} ... {account_email('N')}.",
+        )
     return user_id
 
 
@@ -208,7 +219,7 @@ async def authorize_page(request: Request) -> Response:
     params = request.query_params
 
     def decide(auth: AuthorizationRequest) -> Response:
-        user_id = _signed_in_user(state)
+        user_id = _signed_in_user(state, auth)
         organizations = _visible(state, user_id)
         if state.config.auto_approve:
             default = (
@@ -221,6 +232,7 @@ async def authorize_page(request: Request) -> Response:
             raise OAuthError("consent_required")
         carried = {name: params[name] for name in CARRIED if params.get(name)}
         return consent_page(
+            state.world.users[user_id].email,
             auth.client.client_name,
             auth.scopes,
             organizations,
@@ -242,7 +254,7 @@ async def authorize_decision(request: Request) -> Response:
             raise OAuthError(
                 "access_denied", "The resource owner or authorization server denied the request"
             )
-        user_id = _signed_in_user(state)
+        user_id = _signed_in_user(state, auth)
         selected = [str(value) for value in form.getlist("organizations")]
         return issue_code(
             state, auth, user_id, chosen_organizations(state, auth, user_id, selected)

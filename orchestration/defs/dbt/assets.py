@@ -6,6 +6,7 @@ Keys are `[schema, model]` (`marts/polar_metrics_daily`), so they never clash wi
 """
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -18,8 +19,9 @@ from dagster_dbt import (
 
 from orchestration.defs.common.pools import WAREHOUSE_POOL
 from orchestration.defs.dbt.manifest import ensure_manifest
-from orchestration.defs.dbt.project import dbt_project
+from orchestration.defs.dbt.project import dbt_project, warehouse_environment
 from orchestration.defs.dbt.runs import dbt_run_folder, stop_child
+from orchestration.warehouse.writer_lock import writer_lock
 
 GROUP_NAME = "polar_marts"
 
@@ -55,7 +57,13 @@ TRANSLATOR = PolarDbtTranslator(
 )
 def polar_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Staging views, intermediate tables and the marts, with every dbt test as an asset check."""
-    with dbt_run_folder(context.run_id) as target_path:
+    # dbt's child process writes the file: hold the writer lock for it, so writers of other
+    # processes queue behind the build instead of failing it (or it failing them).
+    with (
+        warehouse_environment() as path,
+        writer_lock(Path(path)),
+        dbt_run_folder(context.run_id) as target_path,
+    ):
         invocation = dbt.cli(["build"], context=context, target_path=target_path)
         try:
             yield from invocation.stream()

@@ -6,6 +6,7 @@ from orchestration.defs.common.pools import OWNERS, WAREHOUSE_POOL
 from orchestration.defs.common.resources import WarehouseResource
 from orchestration.defs.outputs.assets import GROUP, MART_KEYS
 from orchestration.warehouse.serving import publish_serving_copy, serving_path_for
+from orchestration.warehouse.writer_lock import writer_lock
 
 
 @dg.asset(
@@ -26,7 +27,8 @@ def polar_serving_copy(
 ) -> dg.MaterializeResult:
     """Publishes the marts to `<warehouse>.serving.duckdb`."""
     source = warehouse.file()
-    published = publish_serving_copy(source, serving_path_for(source))
+    with writer_lock(source):  # read whole: no other process's writer half-way through
+        published = publish_serving_copy(source, serving_path_for(source))
     context.log.info("Serving copy published to %s", published.path)
     return dg.MaterializeResult(
         metadata={

@@ -40,6 +40,16 @@ polar_downstream_job = dg.define_asset_job(
 )
 
 
+# `refresh --all`: every connection's raw tables first, then the downstream job once for all of
+# them (one dbt build of N connections' rows costs about what one costs; N builds cost N times).
+RAW_GROUP = "polar_raw"
+polar_raw_refresh_job = dg.define_asset_job(
+    "polar_raw_refresh_job",
+    selection=dg.AssetSelection.groups(RAW_GROUP),
+    description="One connection's Polar raw tables (organizations, metrics, entities) only.",
+)
+
+
 class CustomRangeConfig(dg.Config):
     """A custom date range, from 2023-01-01, at most 90 days, not in the future."""
 

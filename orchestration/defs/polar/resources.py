@@ -79,11 +79,8 @@ class PolarResource(dg.ConfigurableResource):
             if self.request_timeout_seconds
             else None
         )
-        client = PolarClient(
-            settings.environment.api_base_url,
-            connection.http_auth(),
-            rate_limit_per_minute=settings.rate_limit_per_minute,
-            timeout=timeout,
+        client = PolarClient.for_connection(
+            settings, self.connection_name, connection.http_auth(), timeout=timeout
         )
         try:
             yield client

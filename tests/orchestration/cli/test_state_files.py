@@ -45,7 +45,8 @@ def copied_state(connected: ConnectedState, tmp_path: Path) -> Iterator[Connecte
 
 @pytest.fixture
 def warehouse_writer(connected: ConnectedState) -> Iterator[subprocess.Popen[str]]:
-    """Another process holding the warehouse open for writing (like a BI tool or a 2nd run)."""
+    """A foreign program holding the warehouse open for writing (like a BI tool or the duckdb
+    shell): DuckDB's own lock, not polar-metrics' writer lock, so nothing can queue behind it."""
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_WRITER, str(connected.warehouse)],
         stdin=subprocess.PIPE,
@@ -77,20 +78,22 @@ def test_a_locked_warehouse_names_the_holder_for_a_summary_and_nothing_is_lost(
     connected: ConnectedState, warehouse_writer: subprocess.Popen[str]
 ) -> None:
     result = connected.cli("summary", "--period", "30d")
-    assert_clean_failure(result, str(connected.warehouse), f"PID {warehouse_writer.pid}", "again")
+    assert_clean_failure(
+        result, str(connected.warehouse), f"PID {warehouse_writer.pid} (python", "Close it"
+    )
     release(warehouse_writer)
     assert warehouse_content(connected.warehouse) == connected.loaded
 
 
-def test_a_locked_warehouse_fails_the_refresh_with_who_and_what_to_do(
+def test_a_foreign_program_holding_the_warehouse_fails_the_refresh_named_for_what_it_is(
     connected: ConnectedState, warehouse_writer: subprocess.Popen[str]
 ) -> None:
     before_tokens = token_row(connected.token_store)
     result = connected.cli("refresh", timeout=300)
     output = assert_clean_failure(
-        result, str(connected.warehouse), f"PID {warehouse_writer.pid}", "wait"
+        result, str(connected.warehouse), f"PID {warehouse_writer.pid} (python", "Close it"
     )
-    assert "Another process is writing it" in output
+    assert "is not a polar-metrics writer" in output and "serving copy" in output
     release(warehouse_writer)
     assert warehouse_content(connected.warehouse) == connected.loaded
     assert token_row(connected.token_store) == before_tokens

@@ -1,0 +1,85 @@
+"""Several Polar accounts in one deployment, through the real CLI: three connections made with
+the emulator's `--accounts` and OIDC login_hint, `connections` listing them, and `refresh --all`
+refreshing each (one line per connection) with dbt run once for all of them."""
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from connectors.polar.config import PolarSettings
+from orchestration.cli.headless import connect_headless
+from tests.orchestration.cli.conftest import CLI
+from tests.orchestration.conftest import EmulatedPolar, emulated_polar, query
+
+pytestmark = pytest.mark.slow  # three connections' entity syncs and one dbt build (~1-2 min)
+HINTS = {"second": "account-2@example.com", "third": "account-3@example.com"}
+
+
+@pytest.fixture(scope="module")
+def three_accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedPolar]:
+    """`default` (the primary user) plus `second` and `third`, each its own Polar account."""
+    with emulated_polar(tmp_path_factory.mktemp("state"), scenario="demo", accounts=3) as polar:
+        port = urlsplit(polar.emulator.redirect_uris[0]).port
+        for name, hint in HINTS.items():
+            connect_headless(PolarSettings.from_env(), name, port, login_hint=hint)
+        yield polar
+
+
+def _cli(polar: EmulatedPolar, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CLI), *args],
+        env={**os.environ, **polar.env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+def test_connections_lists_each_account_with_its_own_organizations(
+    three_accounts: EmulatedPolar,
+) -> None:
+    result = _cli(three_accounts, "connections", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert set(rows) == {"default", "second", "third"}
+    world = three_accounts.emulator.state.world
+    for name, hint in {"default": "founder@example.com", **HINTS}.items():
+        user = world.users[world.user_for_login(hint)]
+        visible = {org.slug for org in world.visible_organizations(user.id, [])}
+        assert set(rows[name]["organizations"]) == visible, name
+        assert rows[name]["status"] == "active" and rows[name]["last_refresh"] is None
+
+
+def test_refresh_all_refreshes_every_connection_and_builds_once(
+    three_accounts: EmulatedPolar,
+) -> None:
+    result = _cli(three_accounts, "refresh", "--all")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    for name in ("default", "second", "third"):
+        assert any(line.startswith(f"{name}: ok, ") for line in lines), result.stdout
+    assert any(line.startswith("dbt and outputs: ok, once for 3") for line in lines)
+    warehouse = Path(three_accounts.env["POLAR_METRICS_WAREHOUSE"])
+    in_marts = query(
+        warehouse, "select distinct connection_name from marts.polar_metrics_daily order by 1"
+    )
+    assert in_marts == [("default",), ("second",), ("third",)]
+    listed = json.loads(_cli(three_accounts, "connections", "--json").stdout)
+    assert all(row["last_refresh"] and row["last_refresh_status"] == "success" for row in listed)
+    table = _cli(three_accounts, "connections").stdout
+    assert table.splitlines()[0].split() == [
+        "NAME",
+        "ENVIRONMENT",
+        "STATUS",
+        "ORGS",
+        "LAST",
+        "REFRESH",
+        "LAST",
+        "ERROR",
+    ]
