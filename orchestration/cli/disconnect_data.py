@@ -6,7 +6,11 @@ from connectors.polar.config import PolarSettings
 from orchestration.extract.organizations import record_connection_status
 from orchestration.warehouse.files import open_read_only
 from orchestration.warehouse.purge import purge_connection, rows_to_purge
-from orchestration.warehouse.serving import publish_serving_copy, serving_path_for
+from orchestration.warehouse.serving import (
+    publish_serving_copy,
+    serving_path_for,
+    tenant_serving_path_for,
+)
 
 DISCONNECTED = "disconnected"
 
@@ -63,6 +67,10 @@ def purge_data(settings: PolarSettings, name: str) -> int:
     if serving.exists():
         publish_serving_copy(path, serving)
         print(f"Republished the serving copy {serving} without them.")
+    tenant = tenant_serving_path_for(path, name)
+    if tenant.exists():
+        tenant.unlink()
+        print(f"Deleted the connection's own serving file {tenant}.")
     return 0
 
 

@@ -37,9 +37,26 @@ def serving_path_for(warehouse_path: Path) -> Path:
     return warehouse_path.with_name(f"{warehouse_path.stem}.serving{warehouse_path.suffix}")
 
 
-def publish_serving_copy(warehouse_path: Path, serving_path: Path) -> PublishedCopy:
+def tenant_directory(warehouse_path: Path, connection: str) -> Path:
+    """`tenants/<connection>/` beside the warehouse: one connection's serving file and
+    dashboard, in a directory of their own so each can be shared, mounted or permitted alone."""
+    safe = "".join(char if char.isalnum() or char in "-_" else "_" for char in connection)
+    return warehouse_path.parent / "tenants" / safe
+
+
+def tenant_serving_path_for(warehouse_path: Path, connection: str) -> Path:
+    """One connection's serving file: `tenants/<connection>/w.serving.duckdb`."""
+    return tenant_directory(warehouse_path, connection) / serving_path_for(warehouse_path).name
+
+
+def publish_serving_copy(
+    warehouse_path: Path, serving_path: Path, *, connection: str | None = None
+) -> PublishedCopy:
     """Copy the marts (tables and table macros) into a fresh file and swap it in atomically.
 
+    With `connection`, a tenant's copy: every table with a `connection_name` column keeps only
+    that connection's rows (the table macros then read only those); tables without one are
+    shared reference data (exchange rates, metric definitions) and copied whole.
     The warehouse is only read (attached read-only), so the caller must not hold it open for
     writing; in the pipeline this runs after dbt, inside the `duckdb_warehouse` pool.
     """
@@ -50,7 +67,7 @@ def publish_serving_copy(warehouse_path: Path, serving_path: Path) -> PublishedC
     try:
         con.execute(f"ATTACH '{_sql_path(warehouse_path)}' AS {SOURCE} (READ_ONLY)")
         con.execute(f"ATTACH '{_sql_path(temporary)}' AS {TARGET}")
-        tables = _copy_tables(con)
+        tables = _copy_tables(con, connection)
         macros = _copy_table_macros(con)
         _write_manifest(con, tables, published_at)
         con.execute("use memory")
@@ -67,7 +84,7 @@ def publish_serving_copy(warehouse_path: Path, serving_path: Path) -> PublishedC
     return PublishedCopy(serving_path, tables, macros, published_at)
 
 
-def _copy_tables(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def _copy_tables(con: duckdb.DuckDBPyConnection, connection: str | None) -> dict[str, int]:
     rows = con.execute(
         "select schema_name, table_name from duckdb_tables() "
         "where database_name = ? and schema_name in ? order by 1, 2",
@@ -80,10 +97,37 @@ def _copy_tables(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         if f"{schema}.{table}" == MANIFEST_TABLE:
             continue
         name = f'"{schema}"."{table}"'
-        con.execute(f"create table {TARGET}.{name} as select * from {SOURCE}.{name}")
+        source = f"select * from {SOURCE}.{name}"
+        if connection is not None and _has_connection_column(con, schema, table):
+            con.execute(
+                f"create table {TARGET}.{name} as {source} where connection_name = ?", [connection]
+            )
+        else:
+            con.execute(f"create table {TARGET}.{name} as {source}")
         count = con.execute(f"select count(*) from {TARGET}.{name}").fetchone()
         counts[f"{schema}.{table}"] = int(count[0]) if count else 0
     return counts
+
+
+def _has_connection_column(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    found = con.execute(
+        "select 1 from duckdb_columns() where database_name = ? and schema_name = ? "
+        "and table_name = ? and column_name = 'connection_name'",
+        [SOURCE, schema, table],
+    ).fetchone()
+    return found is not None
+
+
+def served_connections(warehouse_path: Path) -> list[str]:
+    """The connections the marts hold rows of (each gets a tenant serving file)."""
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        rows = con.execute(
+            "select distinct connection_name from marts.polar_connections order by 1"
+        ).fetchall()
+    finally:
+        con.close()
+    return [name for (name,) in rows]
 
 
 def _copy_table_macros(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -13,6 +13,7 @@ from orchestration.outputs.alerts.rules import AlertRulesError, load_rules, rule
 from orchestration.outputs.dashboard.data import DashboardData, load_dashboard_data
 from orchestration.outputs.dashboard.render import write_dashboard
 from orchestration.warehouse.files import open_read_only
+from orchestration.warehouse.serving import served_connections, tenant_directory
 
 GROUP = "polar_outputs"
 DASHBOARD_FILE = "polar-dashboard.html"
@@ -60,10 +61,21 @@ def polar_dashboard(
     with open_read_only(warehouse.file()) as con:
         data = load_dashboard_data(con, polar.connection_name)
         data.alerts = _alert_notices(con, polar.connection_name)
+        # Each connection's own page beside its tenant serving file: never two connections.
+        tenant_pages = [
+            _write_tenant_dashboard(con, warehouse.file(), name)
+            for name in served_connections(warehouse.file())
+        ]
     data.connection_status = _live_status(polar) or data.connection_status
     path = write_dashboard(data, dashboard_path(warehouse))
-    context.log.info("Dashboard written to %s", path)
+    context.log.info("Dashboard written to %s (+%d tenant pages)", path, len(tenant_pages))
     return dg.MaterializeResult(metadata=_metadata(path, data))
+
+
+def _write_tenant_dashboard(con: object, warehouse_file: Path, connection: str) -> Path:
+    data = load_dashboard_data(con, connection)  # type: ignore[arg-type]
+    data.alerts = _alert_notices(con, connection)
+    return write_dashboard(data, tenant_directory(warehouse_file, connection) / DASHBOARD_FILE)
 
 
 def _alert_notices(con: object, connection: str) -> list[dict[str, str]]:

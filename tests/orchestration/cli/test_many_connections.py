@@ -2,6 +2,7 @@
 the emulator's `--accounts` and OIDC login_hint, `connections` listing them, and `refresh --all`
 refreshing each (one line per connection) with dbt run once for all of them."""
 
+import html
 import json
 import os
 import subprocess
@@ -9,10 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import duckdb
 import pytest
 
 from connectors.polar.config import PolarSettings
 from orchestration.cli.headless import connect_headless
+from orchestration.warehouse.files import open_warehouse
+from orchestration.warehouse.serving import tenant_directory, tenant_serving_path_for
 from tests.orchestration.cli.conftest import CLI
 from tests.orchestration.conftest import EmulatedPolar, emulated_polar, query
 
@@ -56,10 +60,16 @@ def test_connections_lists_each_account_with_its_own_organizations(
         assert rows[name]["status"] == "active" and rows[name]["last_refresh"] is None
 
 
+@pytest.fixture(scope="module")
+def refreshed_all(three_accounts: EmulatedPolar) -> subprocess.CompletedProcess[str]:
+    """`polar-metrics refresh --all`, once for the module."""
+    return _cli(three_accounts, "refresh", "--all")
+
+
 def test_refresh_all_refreshes_every_connection_and_builds_once(
-    three_accounts: EmulatedPolar,
+    three_accounts: EmulatedPolar, refreshed_all: subprocess.CompletedProcess[str]
 ) -> None:
-    result = _cli(three_accounts, "refresh", "--all")
+    result = refreshed_all
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     for name in ("default", "second", "third"):
@@ -83,3 +93,70 @@ def test_refresh_all_refreshes_every_connection_and_builds_once(
         "LAST",
         "ERROR",
     ]
+
+
+def test_each_tenant_file_holds_only_its_connection_and_opens_while_the_pipeline_writes(
+    three_accounts: EmulatedPolar, refreshed_all: subprocess.CompletedProcess[str]
+) -> None:
+    """A tenant's BI tool opens `tenants/<name>/warehouse.serving.duckdb`: no row of another
+    connection in any table (by `connection_name`, and no other tenant's organization id in any
+    text column), its summary macro answers for it alone, and it opens read-only while the main
+    warehouse is held by a writer."""
+    warehouse = Path(three_accounts.env["POLAR_METRICS_WAREHOUSE"])
+    org_ids = dict(
+        query(
+            warehouse,
+            "select connection_name, list(organization_id) from marts.polar_organizations "
+            "group by 1",
+        )
+    )
+    assert set(org_ids) == {"default", "second", "third"}
+    with open_warehouse(warehouse):  # the pipeline writing: tenants still read their file
+        for name in org_ids:
+            tenant = tenant_serving_path_for(warehouse, name)
+            con = duckdb.connect(str(tenant), read_only=True)
+            try:
+                columns = con.execute(
+                    "select table_name, column_name, data_type from duckdb_columns() "
+                    "where schema_name = 'marts'"
+                ).fetchall()
+                for table, column, data_type in columns:
+                    if column == "connection_name":
+                        found = con.execute(
+                            f'select distinct connection_name from marts."{table}"'
+                        ).fetchall()
+                        assert found in ([], [(name,)]), (name, table, found)
+                    elif data_type == "VARCHAR":
+                        for other, ids in org_ids.items():
+                            if other == name:
+                                continue
+                            leaked = con.execute(
+                                f'select count(*) from marts."{table}" where "{column}" in ?',
+                                [ids],
+                            ).fetchone()[0]
+                            assert leaked == 0, (name, table, column, other)
+                summary = con.execute(
+                    "select distinct connection_name from marts.polar_period_summary"
+                ).fetchall()
+                assert summary == [(name,)]
+            finally:
+                con.close()
+
+
+def test_each_connection_gets_its_own_dashboard_naming_only_its_organizations(
+    three_accounts: EmulatedPolar, refreshed_all: subprocess.CompletedProcess[str]
+) -> None:
+    warehouse = Path(three_accounts.env["POLAR_METRICS_WAREHOUSE"])
+    names = dict(
+        query(
+            warehouse,
+            "select connection_name, list(organization_name) from marts.polar_organizations "
+            "where is_queried group by 1",
+        )
+    )
+    for connection, own in names.items():
+        page = (tenant_directory(warehouse, connection) / "polar-dashboard.html").read_text()
+        assert all(html.escape(name) in page for name in own), connection
+        for other, theirs in names.items():
+            if other != connection:
+                assert not any(html.escape(name) in page for name in theirs), (connection, other)
