@@ -139,8 +139,8 @@ def trials_figure(trials: Sequence[TrialMonth]) -> str:
     headline = (
         f"{converted:,} of {started:,} trials started since "
         f"{bands[0]} converted. {month_label(latest.month)}: conversion rate "
-        f"{format_ratio_percent(latest.conversion_rate)}, median "
-        f"{MISSING if days is None else f'{days:.1f}'} days to convert."
+        f"{format_ratio_percent(latest.conversion_rate)}, median time to convert "
+        f"{MISSING if days is None else f'{days:.1f} days'}."
     )
     footer = f'<p class="note" data-testid="trials-headline">{html.escape(headline)}</p>'
     return stacked_bar_chart("trials", title, bands, series, _count, headline, footer_html=footer)
