@@ -90,9 +90,9 @@ def movements_figure(months: Sequence[MonthMovements]) -> str:
         if latest
         else ""
     )
-    chart = stacked_bar_chart("movements", title, bands, series, _money, summary, line, _axis)
-    chart = chart.replace("</figure>", _ratios(latest) + "</figure>")
-    return chart.replace("<figure ", '<figure class="wide" ', 1)
+    return stacked_bar_chart(
+        "movements", title, bands, series, _money, summary, line, _axis, _ratios(latest), wide=True
+    )
 
 
 def _axis(value: float) -> str:
@@ -139,13 +139,11 @@ def trials_figure(trials: Sequence[TrialMonth]) -> str:
     headline = (
         f"{converted:,} of {started:,} trials started since "
         f"{bands[0]} converted. {month_label(latest.month)}: conversion rate "
-        f"{format_ratio_percent(latest.conversion_rate)}, median "
-        f"{MISSING if days is None else f'{days:.1f}'} days to convert."
+        f"{format_ratio_percent(latest.conversion_rate)}, median time to convert "
+        f"{MISSING if days is None else f'{days:.1f} days'}."
     )
-    chart = stacked_bar_chart("trials", title, bands, series, _count, headline)
-    return chart.replace(
-        "</figure>", f'<p class="note" data-testid="trials-headline">{headline}</p></figure>'
-    )
+    footer = f'<p class="note" data-testid="trials-headline">{html.escape(headline)}</p>'
+    return stacked_bar_chart("trials", title, bands, series, _count, headline, footer_html=footer)
 
 
 def _count(value: float) -> str:

@@ -43,10 +43,13 @@ def stacked_bar_chart(
     summary: str,
     line: BarLine | None = None,
     axis_text: Callable[[float], str] | None = None,
+    footer_html: str = "",
+    wide: bool = False,
 ) -> str:
     """A `<figure>` of stacked bars per band (month), a legend and a spoken `summary`.
 
-    `text` formats the values in each bar's title; `axis_text` (default: `text`) the axis labels.
+    `text` formats the values in each bar's title; `axis_text` (default: `text`) the axis labels;
+    `footer_html` (already escaped) goes under the legend; `wide` spans the whole grid row.
     """
     top, bottom = _extent(len(bands), series, line)
     scale = _Scale(len(bands), bottom, top)
@@ -60,12 +63,14 @@ def stacked_bar_chart(
         f'<li><span style="background:{color}"></span>{html.escape(label)}</li>'
         for label, color in keys
     )
+    css_class = ' class="wide"' if wide else ""
     return (
-        f'<figure data-testid="chart-{chart_id}" aria-labelledby="chart-{chart_id}-title">'
+        f'<figure{css_class} data-testid="chart-{chart_id}" '
+        f'aria-labelledby="chart-{chart_id}-title">'
         f'<figcaption id="chart-{chart_id}-title">{html.escape(title)}</figcaption>'
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{html.escape(summary)}" '
         f'xmlns="http://www.w3.org/2000/svg">{drawn}</svg>'
-        f'<ul class="legend">{legend}</ul></figure>'
+        f'<ul class="legend">{legend}</ul>{footer_html}</figure>'
     )
 
 
