@@ -38,12 +38,25 @@ def open_read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as error:
-        raise WarehouseNotReadyError(open_failure(path, error, writer=False)) from None
+        con = _serving_copy_while_written(path, error)
     try:
         check_readable_version(con, path)
         yield con
     finally:
         con.close()
+
+
+def _serving_copy_while_written(path: Path, error: duckdb.Error) -> duckdb.DuckDBPyConnection:
+    """While a polar-metrics writer holds the warehouse, readers answer from the serving copy
+    (the marts of the last complete refresh) instead of failing; anything else is an error."""
+    serving = serving_path_for(path)
+    locked = any(marker in str(error).lower() for marker in _LOCK_MARKERS)
+    if locked and current_holder(path) is not None and serving.exists():
+        try:
+            return duckdb.connect(str(serving), read_only=True)
+        except duckdb.Error:
+            pass  # being replaced this instant: report the lock as it is
+    raise WarehouseNotReadyError(open_failure(path, error, writer=False)) from None
 
 
 _LOCK_MARKERS = ("could not set lock", "conflicting lock")
