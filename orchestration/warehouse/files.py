@@ -37,6 +37,7 @@ def open_read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as error:
         raise WarehouseNotReadyError(open_failure(path, error, writer=False)) from None
+    private_files(path)  # owner-only, also when an older version left it readable
     try:
         check_readable_version(con, path)
         yield con
