@@ -39,6 +39,8 @@ def open_read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as error:
         con = _serving_copy_while_written(path, error)
+    else:
+        private_files(path)  # owner-only, also when an older version left it readable
     try:
         check_readable_version(con, path)
         yield con
