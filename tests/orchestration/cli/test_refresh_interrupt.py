@@ -24,36 +24,44 @@ def demo_polar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedPol
 
 
 def refresh_killed_after(line_marker: str, env: dict[str, str], delay: float) -> tuple[int, str]:
-    """Start `polar-metrics refresh`, SIGTERM it `delay` s after stderr shows `line_marker`."""
+    """Start `polar-metrics refresh`, SIGTERM it `delay` s after it prints `line_marker` (its
+    stage lines are on stdout)."""
     process = subprocess.Popen(
         [CLI, "refresh"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     lines: list[str] = []
+    errors: list[str] = []
     seen = threading.Event()
 
-    def read_stderr() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
+    def read_stdout() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
             lines.append(line)
             if line_marker in line:
                 seen.set()
 
-    reader = threading.Thread(target=read_stderr, daemon=True)
-    reader.start()
-    assert seen.wait(180), "".join(lines)
+    def read_stderr() -> None:
+        assert process.stderr is not None
+        errors.extend(process.stderr)
+
+    readers = [threading.Thread(target=read, daemon=True) for read in (read_stdout, read_stderr)]
+    for reader in readers:
+        reader.start()
+    assert seen.wait(180), "".join(lines + errors)
     time.sleep(delay)
     process.send_signal(signal.SIGTERM)
     code = process.wait(120)
-    reader.join(10)
-    return code, "".join(lines) + (process.stdout.read() if process.stdout else "")
+    for reader in readers:
+        reader.join(10)
+    return code, "".join(lines) + "".join(errors)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("stage", "marker", "delay", "latency_ms"),
     [
-        ("extraction", "done   polar_organizations", 0.0, 400),
-        ("dbt", "done   polar_orders", 4.0, 0),  # dbt has started and is building models
+        ("extraction", "  organizations: ", 0.0, 400),
+        ("dbt", "  entities: ", 4.0, 0),  # dbt has started and is building models
     ],
 )
 def test_sigterm_stops_the_refresh_says_interrupted_and_a_rerun_succeeds(
