@@ -17,9 +17,10 @@ from dagster_dbt import (
 )
 
 from orchestration.defs.common.pools import WAREHOUSE_POOL
+from orchestration.defs.dbt.child import stop_child
 from orchestration.defs.dbt.manifest import ensure_manifest
 from orchestration.defs.dbt.project import dbt_project
-from orchestration.defs.dbt.runs import dbt_run_folder, stop_child
+from orchestration.defs.dbt.runs import dbt_run_folder
 
 GROUP_NAME = "polar_marts"
 
