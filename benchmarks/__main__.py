@@ -14,16 +14,21 @@ import time
 # Order: cheapest first, so a quick look at the first tables comes early.
 BENCHMARKS = (
     "summary_speed",
+    "emulator_metrics",
+    "refresh_floor",
     "refresh_scaling",
     "refresh_concurrency",
     "refresh_memory",
     "pipeline_speed",
     "analytics_build",
     "entity_sync",  # long: paced by Polar's 500 requests/minute, see its docstring
+    "demo_clone",  # a fresh clone's virtualenv and two `make demo` runs
 )
 # refresh_concurrency (owned by the extraction code) has no --quick; it is 50 orgs already.
 TAKES_QUICK = {
     "summary_speed",
+    "emulator_metrics",
+    "refresh_floor",
     "refresh_scaling",
     "refresh_memory",
     "pipeline_speed",

@@ -90,11 +90,12 @@ def test_materializing_the_dbt_assets_builds_the_marts_and_passes_every_check(
     warehouse = tmp_path / "warehouse.duckdb"
     create_raw_warehouse(warehouse)
     monkeypatch.setenv("POLAR_METRICS_WAREHOUSE", str(warehouse))
-    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("POLAR_METRICS_HOME", str(tmp_path))  # dbt's run folders go there
 
     result = dg.materialize([polar_dbt_models], resources={"dbt": dbt_resource()})
 
     assert result.success
+    assert list((tmp_path / "dbt" / "runs").glob("*/run_results.json"))
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     assert {dg.AssetKey(["marts", mart]) for mart in MARTS} <= materialized
     evaluations = result.get_asset_check_evaluations()

@@ -18,9 +18,10 @@ from dagster_dbt import (
 )
 
 from orchestration.defs.common.pools import WAREHOUSE_POOL
+from orchestration.defs.dbt.child import stop_child
 from orchestration.defs.dbt.manifest import ensure_manifest
 from orchestration.defs.dbt.project import dbt_project, warehouse_environment
-from orchestration.defs.dbt.runs import dbt_run_folder, stop_child
+from orchestration.defs.dbt.runs import dbt_run_folder
 from orchestration.warehouse.writer_lock import writer_lock
 
 GROUP_NAME = "polar_marts"

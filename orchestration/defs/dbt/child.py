@@ -1,17 +1,21 @@
-"""`polar-metrics-dbt`: dbt's own command line, ended by the kernel when its parent dies.
+"""The dbt child ends with its parent: `polar-metrics-dbt`, and stopping a child still running.
 
-The pipeline starts dbt through this launcher. A refresh killed outright (SIGKILL, OOM) runs no
-`finally`, and a dbt left running would keep the warehouse's write lock; on Linux the child
+A dbt left running would keep the warehouse's write lock. A failing or interrupted dbt step
+stops its child in a `finally` (`stop_child`). A refresh killed outright (SIGKILL, OOM) runs no
+`finally`, so the pipeline starts dbt through the `polar-metrics-dbt` launcher, which on Linux
 asks the kernel (prctl PR_SET_PDEATHSIG) for SIGTERM the moment its parent ends.
 """
 
 import ctypes
 import os
 import signal
+import subprocess
 import sys
 
 PARENT_ENV = "POLAR_METRICS_DBT_PARENT"
 PR_SET_PDEATHSIG = 1
+# A dbt child asked to stop gets this long to roll back before it is killed.
+STOP_GRACE_SECONDS = 2.0
 
 
 def end_with_parent() -> None:
@@ -30,3 +34,15 @@ def main() -> None:
     from dbt.cli.main import cli
 
     sys.exit(cli())
+
+
+def stop_child(process: subprocess.Popen[bytes]) -> None:
+    """End a dbt child still running (its parent is failing or interrupted): SIGTERM, then kill."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -9,8 +9,6 @@ so a build re-parses only what changed.
 
 import os
 import shutil
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +18,6 @@ from connectors.polar.config import PolarSettings
 
 RUNS_KEPT = 5
 PARTIAL_PARSE = "partial_parse.msgpack"
-# A dbt child asked to stop gets this long to roll back before it is killed.
-STOP_GRACE_SECONDS = 2.0
 
 
 def dbt_state_dir(home: Path | None = None) -> Path:
@@ -62,15 +58,3 @@ def prune_run_folders(runs: Path, keep: int = RUNS_KEPT) -> list[Path]:
     for folder in stale:
         shutil.rmtree(folder, ignore_errors=True)
     return stale
-
-
-def stop_child(process: subprocess.Popen[bytes]) -> None:
-    """End a dbt child still running (its parent is failing or interrupted): SIGTERM, then kill."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
