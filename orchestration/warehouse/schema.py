@@ -49,7 +49,6 @@ RAW_DDL = (
         refresh_id varchar primary key, connection_name varchar, started_at timestamptz,
         finished_at timestamptz, timezone varchar, window_start date, window_end date,
         status varchar, organizations_ok integer, organizations_failed integer, detail json)""",
-    REVISIONS_DDL,
     """create table if not exists raw.polar_backfill_progress(
         connection_name varchar, organization_id varchar, window_start date, window_end date,
         rows_written integer, completed_at timestamptz,

@@ -23,8 +23,10 @@ def demo_polar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedPol
         yield running
 
 
-def refresh_killed_after(line_marker: str, env: dict[str, str], delay: float) -> tuple[int, str]:
-    """Start `polar-metrics refresh`, SIGTERM it `delay` s after it prints `line_marker` (its
+def refresh_killed_after(
+    line_marker: str, env: dict[str, str], delay: float, signum: int = signal.SIGTERM
+) -> tuple[int, str]:
+    """Start `polar-metrics refresh`, signal it `delay` s after it prints `line_marker` (its
     stage lines are on stdout)."""
     process = subprocess.Popen(
         [CLI, "refresh"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -49,7 +51,7 @@ def refresh_killed_after(line_marker: str, env: dict[str, str], delay: float) ->
         reader.start()
     assert seen.wait(180), "".join(lines + errors)
     time.sleep(delay)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
     code = process.wait(120)
     for reader in readers:
         reader.join(10)
@@ -93,3 +95,19 @@ def test_sigterm_stops_the_refresh_says_interrupted_and_a_rerun_succeeds(
     )
     assert rerun.returncode in (0, 3), rerun.stderr[-3000:]
     assert "status success" in rerun.stdout, stage
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_refresh_with_exit_130_and_says_interrupted(
+    demo_polar: EmulatedPolar, tmp_path: Path
+) -> None:
+    """SIGINT (Ctrl-C) mid-extraction: exit 130, 'interrupted (SIGINT)', no traceback."""
+    env = {**os.environ, "POLAR_METRICS_WAREHOUSE": str(tmp_path / "warehouse.duckdb")}
+    demo_polar.faults(latency_ms=400)
+    try:
+        code, output = refresh_killed_after("  organizations: ", env, 0.0, signal.SIGINT)
+    finally:
+        demo_polar.control("DELETE", "faults")
+    assert code == 130, output[-3000:]
+    assert "interrupted (SIGINT)" in output and "Traceback" not in output
+    assert "KeyboardInterrupt" not in output and "DagsterExecutionInterruptedError" not in output

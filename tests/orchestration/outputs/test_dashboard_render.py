@@ -193,3 +193,27 @@ def test_the_dashboard_file_is_owner_only_even_over_an_older_readable_one(tmp_pa
     page.chmod(0o644)
     write_dashboard(dashboard_data(), page)
     assert stat.S_IMODE(page.stat().st_mode) == 0o600
+
+
+def test_a_disconnected_connection_shows_the_day_its_data_stopped_and_how_to_purge() -> None:
+    page = render_dashboard(
+        dashboard_data(connection_status="inactive", data_stopped_on=date(2026, 11, 20))
+    )
+    assert 'data-testid="disconnected-notice"' in page
+    assert "its data stopped on 2026-11-20" in page
+    assert "polar-metrics disconnect --connection default --purge --yes" in page
+    assert 'data-testid="fact-status">disconnected<' in page
+    assert 'data-testid="disconnected-notice"' not in render_dashboard(dashboard_data())
+
+
+def test_today_is_so_far_as_of_the_refresh_and_a_falling_churn_is_coloured_good() -> None:
+    churn = {"value": 2.0, "text": "2", "previous": "4", "change": "-50.0 % (partial day)",
+             "direction": "down", "tone": "good"}  # fmt: skip
+    data = dashboard_data(
+        values={"all": {"today": {"churned_subscriptions": churn}}},
+        last_refresh=datetime(2026, 11, 28, 13, 5, tzinfo=UTC),
+        reporting_timezone="Europe/Berlin",
+    )
+    page = render_dashboard(data)
+    assert "<dt>Today so far, as of 14:05</dt>" in page
+    assert '<small class="change good">(-50.0 % (partial day))</small>' in page

@@ -34,7 +34,7 @@ def test_a_version_1_warehouse_gains_the_entity_tables_and_keeps_its_rows(tmp_pa
         kept = con.execute("select value from raw.polar_metrics").fetchall()
         version = con.execute("select version from raw.schema_version").fetchall()
     assert {f"polar_{e}" for e in ENTITY_TABLES} | {"polar_entity_sync"} <= tables
-    assert (kept, version) == ([(5.0,)], [(2,)])
+    assert (kept, version) == ([(5.0,)], [(schema.SCHEMA_VERSION,)])
 
 
 def test_every_entity_table_is_keyed_by_connection_and_id_with_item_and_fetched_at(
@@ -96,3 +96,20 @@ def test_an_odd_value_types_to_null_instead_of_failing_the_page(tmp_path: Path) 
         assert con.execute(
             "select amount, started_at, seats from raw.polar_subscriptions"
         ).fetchall() == [(None, None, None)]
+
+
+def test_a_version_2_warehouse_gains_the_empty_revisions_table_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    """Schema 3: raw.polar_metric_revisions (restatements) is added, nothing else changes."""
+    path = tmp_path / "w.duckdb"
+    version_1_warehouse(path)
+    con = duckdb.connect(str(path))
+    schema.add_entity_tables(con)
+    con.execute("update raw.schema_version set version = 2")
+    con.close()
+    with files.open_warehouse(path) as con:
+        revisions = con.execute("select count(*) from raw.polar_metric_revisions").fetchall()
+        kept = con.execute("select value from raw.polar_metrics").fetchall()
+        version = con.execute("select version from raw.schema_version").fetchall()
+    assert (revisions, kept, version) == ([(0,)], [(5.0,)], [(3,)])
