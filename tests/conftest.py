@@ -11,8 +11,13 @@ import pytest
 
 # Session fixtures that build a whole warehouse: every test using one runs on the same worker.
 SHARED_WAREHOUSES = ("pipeline", "synthetic_warehouse")
-# Groups that take the longest (tens of seconds each on two cores): handed out first.
-LONGEST_FIRST = ("pipeline",)
+# Groups that take the longest (tens of seconds each on two cores, see the README's testing
+# part): handed out first, so they overlap with the many short ones.
+LONGEST_FIRST = (
+    "pipeline",
+    "tests/connectors/polar_emulator/test_entities_match_metrics.py",
+    "tests/soak/test_soak.py",
+)
 
 
 def xdist_group_of(item: pytest.Item) -> str:
