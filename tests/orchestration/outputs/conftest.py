@@ -167,9 +167,11 @@ def scenario_outputs(pipeline: Pipeline) -> dict[str, ScenarioOutputs]:
     return outputs
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's Chromium driven by Playwright, headless."""
+    """Debian's Chromium driven by Playwright, headless; closed after each module, because while
+    Playwright's sync API runs, `asyncio.run` fails in this thread (tests after it on the same
+    parallel worker use it)."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):  # CI must prove the page in a real browser, never skip it
