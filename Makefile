@@ -1,4 +1,5 @@
 # Two commands for a new user: `make demo` and `make test`. Both create or refresh the virtualenv.
+# `make test-all` adds the long forms (slow-marked tests, the full soak); CI runs it.
 SHELL := /bin/bash
 PYTHON ?= python3
 UV_VERSION := 0.13.9
@@ -7,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: demo test lint format venv browser benchmarks dagster docs clean
+.PHONY: demo test test-all lint format venv browser benchmarks dagster docs clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -39,8 +40,20 @@ format: venv
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
+# Parallel workers (pytest-xdist): every emulator and receiver binds a free loopback port and
+# every warehouse lives in the test's own temp dir. Tests sharing a built warehouse are grouped
+# onto one worker (tests/conftest.py), so it is built once.
+TEST_WORKERS ?= auto
+PYTEST := $(RUN) pytest -q -n $(TEST_WORKERS) --dist loadgroup
+
+# Everything except the long forms (marked `slow`): under 5 minutes on two cores.
 test: venv browser lint
-	$(RUN) pytest -q
+	$(PYTEST) -m "not slow"
+
+# `make test`, then the long forms it left out (nothing runs twice): the slow-marked tests and
+# the full soak (POLAR_SOAK=full makes the soak test `slow`).
+test-all: test
+	POLAR_SOAK=full $(PYTEST) -m slow
 
 benchmarks: venv
 	$(RUN) python -m benchmarks

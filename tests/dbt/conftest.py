@@ -20,11 +20,6 @@ class BuiltWarehouse:
     build: DbtOutcome
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker of the emulated-warehouse comparisons (a few minutes in all)."""
-    config.addinivalue_line("markers", "slow: builds several warehouses with dbt (tens of seconds)")
-
-
 def query(path: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     """Rows of a read-only query."""
     with duckdb.connect(str(path), read_only=True) as connection:

@@ -22,11 +22,6 @@ from connectors.polar_emulator.server import RunningEmulator, run_emulator
 from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Register this directory's marker (slow = whole graph with dbt, tens of seconds)."""
-    config.addinivalue_line("markers", "slow: runs the whole graph with dbt (tens of seconds)")
-
-
 @dataclass
 class EmulatedPolar:
     """A running emulator, the environment pointing at it, and control-path helpers."""

@@ -35,7 +35,10 @@ FAILING_ROUND = 1  # this round one organization fails on every call, to prove p
 COMPLETE = WINDOW_DAYS * len(METRIC_SLUGS)  # rows of one scope's full window
 ORGANIZATIONS_OUTAGE = {"count": 2, "status": 503, "path_prefix": ORGANIZATIONS_PATH}
 
-pytestmark = [pytest.mark.soak, pytest.mark.timeout(1800 if FULL else 240)]
+# The long form is `slow`: `make test-all` runs it (POLAR_SOAK=full), `make test` the short one.
+pytestmark = [pytest.mark.soak, pytest.mark.timeout(1800 if FULL else 240)] + (
+    [pytest.mark.slow] if FULL else []
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
-"""RS256 ID tokens signed with a per-instance RSA key, and the matching JWKS."""
+"""RS256 ID tokens signed with an RSA key under a per-instance key id, and the matching JWKS."""
 
 import base64
 import json
 import secrets
 from datetime import datetime
+from functools import cache
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -20,11 +21,19 @@ def _int_b64url(number: int) -> str:
     return _b64url(number.to_bytes((number.bit_length() + 7) // 8, "big"))
 
 
+@cache
+def _process_signing_key() -> rsa.RSAPrivateKey:
+    """One 2048-bit key per process: generating one costs 0.1-1 s, and the test suite starts
+    hundreds of emulators. Each emulator still has its own key id, so a token signed by one
+    emulator never verifies against another's JWKS (no key there has its `kid`)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 class IdTokenSigner:
     """Signs ID tokens; the public half is served at /.well-known/jwks.json."""
 
     def __init__(self) -> None:
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._key = _process_signing_key()
         self.key_id = secrets.token_hex(8)
 
     def __repr__(self) -> str:

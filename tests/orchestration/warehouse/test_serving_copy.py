@@ -16,6 +16,7 @@ READER = textwrap.dedent(
     """
     import json, sys, time, duckdb
     path, stop_file, persistent = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+    progress = stop_file + ".reads"
     reads, errors, versions = 0, [], set()
     held = duckdb.connect(path, read_only=True) if persistent else None
     import os
@@ -35,12 +36,35 @@ READER = textwrap.dedent(
             if held is None:
                 con.close()
             reads += 1
+            with open(progress + ".tmp", "w") as out:
+                out.write(str(reads))
+            os.replace(progress + ".tmp", progress)
         except Exception as error:  # report every failure, never hide it
             errors.append(repr(error))
         time.sleep(0.005)
     print(json.dumps({"reads": reads, "errors": errors, "versions": sorted(versions)}))
     """
 )
+
+
+def _reads(stop: Path) -> int:
+    """How many complete reads a reader has reported so far."""
+    try:
+        return int(Path(f"{stop}.reads").read_text())
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def _wait_for_reads(readers: list[tuple[subprocess.Popen, Path]], more: int) -> None:
+    """Until every reader has made `more` further reads (a loaded machine is slow, not wrong)."""
+    targets = [(_reads(stop) + more, stop) for _, stop in readers]
+    deadline = time.monotonic() + 60
+    while any(_reads(stop) < target for target, stop in targets):
+        assert time.monotonic() < deadline, "a reader stopped reading"
+        time.sleep(0.01)
+
+
+READS_BETWEEN_REFRESHES = 7  # so each reader makes more than 20 reads across the refreshes
 
 
 def _refresh(warehouse_path: Path, version: int, extra_sql: str = "") -> None:
@@ -76,11 +100,11 @@ def test_readers_see_only_complete_refreshes_while_the_pipeline_publishes(tmp_pa
     publish_serving_copy(warehouse_path, serving)
 
     readers = [_start_reader(tmp_path, serving, persistent) for persistent in (False, True)]
-    time.sleep(0.5)
+    _wait_for_reads(readers, READS_BETWEEN_REFRESHES)
     for version in (2, 3, 4):  # three refreshes while both readers query in a loop
         _refresh(warehouse_path, version)
         publish_serving_copy(warehouse_path, serving)
-        time.sleep(0.3)
+        _wait_for_reads(readers, READS_BETWEEN_REFRESHES)
     for _, stop in readers:
         stop.touch()
     results = [json.loads(process.communicate(timeout=30)[0]) for process, _ in readers]

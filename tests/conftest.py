@@ -1,0 +1,42 @@
+"""How the suite splits over parallel workers (`make test` runs pytest-xdist, `--dist loadgroup`).
+
+Each worker builds its own fixtures, so a fixture shared by many tests must see all of them on
+one worker or it is built once per worker: tests are grouped by module (module-scoped emulators
+and warehouses are built once), and every test that reads one of the session's built warehouses
+joins that warehouse's group. The groups that take longest are started first, so no worker is
+left with a long group at the end.
+"""
+
+import pytest
+
+# Session fixtures that build a whole warehouse: every test using one runs on the same worker.
+SHARED_WAREHOUSES = ("pipeline", "synthetic_warehouse")
+# Groups that take the longest (tens of seconds each on two cores, see the README's testing
+# part): handed out first, so they overlap with the many short ones.
+LONGEST_FIRST = (
+    "pipeline",
+    "tests/connectors/polar_emulator/test_entities_match_metrics.py",
+    "tests/soak/test_soak.py",
+)
+
+
+def xdist_group_of(item: pytest.Item) -> str:
+    """The shared warehouse the test reads, else its module."""
+    for fixture in SHARED_WAREHOUSES:
+        if fixture in item.fixturenames:
+            return fixture
+    return item.nodeid.split("::")[0]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every test its group (an explicit `xdist_group` mark wins); longest groups first."""
+    groups = {}
+    for item in items:
+        marker = item.get_closest_marker("xdist_group")
+        if marker is None:
+            item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
+            groups[item.nodeid] = xdist_group_of(item)
+        else:
+            groups[item.nodeid] = marker.args[0] if marker.args else marker.kwargs.get("name")
+    rank = {group: index for index, group in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(groups[item.nodeid], len(rank)))
