@@ -9,8 +9,12 @@ import ipaddress
 import sys
 from typing import TYPE_CHECKING
 
-from connectors.polar_emulator.business.accounts import account_email
-from connectors.polar_emulator.config import DEFAULT_REDIRECT_URIS, SCENARIOS, EmulatorConfig
+from connectors.polar_emulator.config import (
+    DEFAULT_REDIRECT_URIS,
+    SCENARIOS,
+    EmulatorConfig,
+    account_email,
+)
 
 if TYPE_CHECKING:
     from connectors.polar_emulator.server import RunningEmulator

@@ -7,6 +7,12 @@ SCENARIOS = ("default", "single", "empty", "many", "drop", "demo")
 DEFAULT_REDIRECT_URIS = ("http://127.0.0.1:8976/callback", "http://localhost:8976/callback")
 
 
+def account_email(number: int | str) -> str:
+    """The sign-in email of extra account `number` (2..N of `--accounts N`): its OAuth
+    `login_hint`. Here, not in business/, so the CLI can print it without the simulation."""
+    return f"account-{number}@example.com"
+
+
 @dataclass
 class EmulatorConfig:
     """Settings of one emulator instance. Same scenario and seed give the same business."""

@@ -11,14 +11,9 @@ from datetime import datetime, timedelta
 from connectors.polar_emulator.business.derived_ids import derived_int
 from connectors.polar_emulator.business.organization_factory import make_organization
 from connectors.polar_emulator.business.scenarios import ScenarioContent
-from connectors.polar_emulator.config import EmulatorConfig
+from connectors.polar_emulator.config import EmulatorConfig, account_email
 
 CURRENCIES = ("usd", "usd", "eur", "gbp")  # most merchants sell in USD
-
-
-def account_email(number: int | str) -> str:
-    """The sign-in email of extra account `number` (2..N); pass it as OAuth `login_hint`."""
-    return f"account-{number}@example.com"
 
 
 def add_extra_accounts(config: EmulatorConfig, now: datetime, content: ScenarioContent) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
-from connectors.polar_emulator.business.accounts import account_email
+from connectors.polar_emulator.config import account_email
 from connectors.polar_emulator.oauth.clients import RegisteredClient
 from connectors.polar_emulator.oauth.consent_page import consent_page, error_page
 from connectors.polar_emulator.oauth.errors import OAuthError, redirect_error, redirect_with

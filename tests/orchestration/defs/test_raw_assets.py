@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 
 from orchestration.defs.common.resources import WarehouseResource
 from orchestration.defs.polar.assets import polar_metrics_daily, polar_organizations
@@ -159,9 +160,13 @@ def test_failing_organization_keeps_its_data_while_the_others_are_refreshed(
     assert failing in metrics_metadata(result)["per_organization"]
 
 
-def test_window_ends_today_and_older_history_stays(
-    polar: EmulatedPolar, warehouse_path: Path
+def test_window_ends_today_and_older_history_stays_while_the_recheck_is_off(
+    polar: EmulatedPolar, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A refresh writes only its window; a stored older day changes only through the slower
+    re-check of older days (switched off here; tests/orchestration/defs/test_restatements.py
+    proves the re-check restates such days)."""
+    monkeypatch.setenv("POLAR_METRICS_RECHECK_EVERY_DAYS", "0")
     assert materialize_raw().success
     _, start, end, *_ = latest_refresh(warehouse_path)
     assert end == local_today("UTC") and (end - start).days == 89
