@@ -189,7 +189,7 @@ def test_organization_name_reaches_the_terminal_without_control_characters(
     )
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
-    assert "Acme[2J Labs" in result.stdout.splitlines()[0]
+    assert "Acme Labs" in result.stdout.splitlines()[0]  # the whole sequence gone, not just ESC
 
 
 def test_no_warehouse_says_to_refresh_or_try_the_demo(tmp_path: Path) -> None:
