@@ -203,6 +203,8 @@ class PolarClient:
             raise _Transient(f"timed out ({type(error).__name__})") from None
         except httpx.TransportError as error:
             raise _Transient(f"network error ({type(error).__name__})") from None
+        except httpx.RequestError as error:  # e.g. a garbled gzip body (DecodingError)
+            raise _Transient(f"unreadable response ({type(error).__name__})") from None
         status = response.status_code
         if status == 429:
             self._honour_retry_after(response)

@@ -125,3 +125,38 @@ def test_a_429_makes_the_next_call_of_any_thread_wait_for_retry_after() -> None:
     # The next request, from this or any other thread, waits out Polar's window first.
     assert client.get_metrics_limits() == {"min_date": "2023-01-01"}
     assert polar.sleeps == [pytest.approx(60, abs=1)]
+
+
+def garbled_gzip(request: httpx.Request) -> httpx.Response:
+    """A 200 that says gzip and is not: httpx raises DecodingError while reading it."""
+    return httpx.Response(
+        200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip at all")
+    )
+
+
+def test_a_garbled_compressed_answer_is_retried_like_a_network_error() -> None:
+    polar = ScriptedPolar([garbled_gzip, OK])
+    response = get_metrics(polar)
+    assert len(response.periods) == 2
+    assert len(polar.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        httpx.DecodingError("bad gzip"),
+        httpx.TooManyRedirects("loop"),
+        httpx.RemoteProtocolError("half a response"),
+        httpx.UnsupportedProtocol("ftp"),
+        httpx.ReadTimeout("slow"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_no_request_error_escapes_as_a_raw_httpx_exception(error: httpx.RequestError) -> None:
+    # Every httpx error a request can raise ends as the client's own error, naming the cause.
+    polar = ScriptedPolar([error])
+    with pytest.raises(PolarAPIError) as failed:
+        get_metrics(polar, max_attempts=2)
+    assert not isinstance(failed.value, httpx.HTTPError)
+    assert type(error).__name__ in str(failed.value)
+    assert len(polar.requests) == 2
