@@ -7,6 +7,8 @@ joins that warehouse's group. The groups that take longest are started first, so
 left with a long group at the end.
 """
 
+from typing import Any
+
 import pytest
 
 # Session fixtures that build a whole warehouse: every test using one runs on the same worker.
@@ -28,6 +30,7 @@ def xdist_group_of(item: pytest.Item) -> str:
     return item.nodeid.split("::")[0]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (its hook would run first)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Give every test its group (an explicit `xdist_group` mark wins); longest groups first."""
     groups = {}
@@ -40,3 +43,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             groups[item.nodeid] = marker.args[0] if marker.args else marker.kwargs.get("name")
     rank = {group: index for index, group in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(groups[item.nodeid], len(rank)))
+
+
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Under `--dist loadgroup`, stop if xdist dropped the groups: every module and shared
+    warehouse would be built on each worker (it did, silently, with pytest 9.2: pytest-xdist
+    issue 1386)."""
+    ungrouped = [nodeid for nodeid in ids if "@" not in nodeid]
+    if ungrouped and node.config.getvalue("dist") == "loadgroup":
+        pytest.exit(
+            f"pytest-xdist ignored the test groups (e.g. {ungrouped[0]}): this pytest and "
+            "pytest-xdist do not work together; install the versions of uv.lock (`make venv`).",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
