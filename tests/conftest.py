@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 # Session fixtures that build a whole warehouse: every test using one runs on the same worker.
-SHARED_WAREHOUSES = ("pipeline", "synthetic_warehouse")
+SHARED_WAREHOUSES = ("pipeline", "synthetic_warehouse", "demo_business")
 # Groups that take the longest (tens of seconds each on two cores, see the README's testing
 # part): handed out first, so they overlap with the many short ones.
 LONGEST_FIRST = (
