@@ -13,6 +13,9 @@ import pytest
 
 # Session fixtures that build a whole warehouse: every test using one runs on the same worker.
 SHARED_WAREHOUSES = ("pipeline", "synthetic_warehouse", "demo_business")
+# The first test of such a group also builds the warehouse (a few minutes when the machine is
+# shared): it gets this timeout instead of pyproject's per-test one.
+BUILDING_TIMEOUT = 900
 # Groups that take the longest (tens of seconds each on two cores, see the README's testing
 # part): handed out first, so they overlap with the many short ones.
 LONGEST_FIRST = (
@@ -43,6 +46,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             groups[item.nodeid] = marker.args[0] if marker.args else marker.kwargs.get("name")
     rank = {group: index for index, group in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(groups[item.nodeid], len(rank)))
+    builders = {}
+    for item in items:
+        builders.setdefault(groups[item.nodeid], item)
+    for group in SHARED_WAREHOUSES:
+        first = builders.get(group)
+        if first is not None and first.get_closest_marker("timeout") is None:
+            first.add_marker(pytest.mark.timeout(BUILDING_TIMEOUT))
 
 
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
