@@ -41,10 +41,11 @@ format: venv
 	$(RUN) ruff check --fix .
 
 # Parallel workers (pytest-xdist): every emulator and receiver binds a free loopback port and
-# every warehouse lives in the test's own temp dir. Tests sharing a built warehouse are grouped
-# onto one worker (tests/conftest.py), so it is built once.
+# every warehouse lives in the test's own temp dir. Tests sharing a module or a built warehouse
+# are grouped onto one worker (tests/conftest.py), so it is built once; groups are handed out in
+# the order tests/conftest.py sorts them (longest first), not by their number of tests.
 TEST_WORKERS ?= auto
-PYTEST := $(RUN) pytest -q -n $(TEST_WORKERS) --dist loadgroup
+PYTEST := $(RUN) pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # Everything except the long forms (marked `slow`): under 5 minutes on two cores.
 test: venv browser lint

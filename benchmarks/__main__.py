@@ -23,6 +23,7 @@ BENCHMARKS = (
     "analytics_build",
     "entity_sync",  # long: paced by Polar's 500 requests/minute, see its docstring
     "demo_clone",  # a fresh clone's virtualenv and two `make demo` runs
+    "test_suite",  # `make test` on a fresh clone: minutes
 )
 # refresh_concurrency (owned by the extraction code) has no --quick; it is 50 orgs already.
 TAKES_QUICK = {

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,11 @@ from connectors.polar.client import PolarClient
 from connectors.polar.config import PolarSettings
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
-from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import (
+    connect_headless,
+    emulator_environment,
+    reserved_loopback_port,
+)
 from orchestration.extract.metrics import refresh_metrics as load_metrics
 from orchestration.extract.organizations import sync_organizations
 from orchestration.extract.scopes import local_today, metrics_window
@@ -43,16 +47,17 @@ def emulated_environment(
     state_dir: Path, *, scenario: str = "many", orgs: int = 3, latency_ms: int = 0
 ) -> Iterator[tuple[RunningEmulator, dict[str, str]]]:
     """An emulator (rate limit off) with `default` connected; os.environ points at it."""
-    port = free_loopback_port()
-    config = EmulatorConfig(
-        scenario=scenario,
-        orgs=orgs,
-        latency_ms=latency_ms,
-        rate_limit_per_minute=None,
-        auto_approve=True,
-        redirect_uris=(f"http://127.0.0.1:{port}/callback",),
-    )
-    with saved_environment(), run_emulator(config) as emulator:
+    with saved_environment(), ExitStack() as stack:
+        port = stack.enter_context(reserved_loopback_port())
+        config = EmulatorConfig(
+            scenario=scenario,
+            orgs=orgs,
+            latency_ms=latency_ms,
+            rate_limit_per_minute=None,
+            auto_approve=True,
+            redirect_uris=(f"http://127.0.0.1:{port}/callback",),
+        )
+        emulator = stack.enter_context(run_emulator(config))
         env = emulator_environment(
             emulator.base_url, emulator.client_id, emulator.client_secret, state_dir
         )

@@ -21,6 +21,7 @@ from benchmarks.common import CONNECTION, emulated_environment, print_table
 from connectors.polar.client import PolarClient
 from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection
+from connectors.polar_emulator.business.world import forget_shared_histories
 from orchestration.extract.scopes import local_today
 
 
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="50 organizations, 3 runs")
     args = parser.parse_args(argv)
     orgs, runs = (50, 3) if args.quick else (args.orgs, args.runs)
+    forget_shared_histories()  # cold: no earlier emulator of this process simulated them
     with tempfile.TemporaryDirectory() as tmp:
         with emulated_environment(Path(tmp), orgs=orgs) as (emulator, _):
             settings = PolarSettings.from_env()

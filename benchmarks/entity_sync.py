@@ -25,6 +25,7 @@ import resource
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +39,11 @@ from connectors.polar.config import DEFAULT_CONCURRENCY, PolarSettings
 from connectors.polar.connection import PolarConnection
 from connectors.polar.pii import pii_policy
 from connectors.polar_emulator.config import EmulatorConfig
-from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import (
+    connect_headless,
+    emulator_environment,
+    reserved_loopback_port,
+)
 from orchestration.extract.entities import ENTITY_ORDER, EntitySyncOutcome, sync_entity
 from orchestration.extract.entity_run import SyncPolicy
 
@@ -169,18 +174,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.organizations = 5
-    port = free_loopback_port()
-    config = EmulatorConfig(
-        scenario="many",
-        orgs=args.organizations,
-        latency_ms=args.latency_ms,
-        rate_limit_per_minute=args.rate_limit or None,
-        auto_approve=True,
-        redirect_uris=(f"http://127.0.0.1:{port}/callback",),
-    )
     saved = dict(os.environ)
     try:
-        with tempfile.TemporaryDirectory() as tmp, emulator_process(config) as emulator:
+        with ExitStack() as stack:
+            port = stack.enter_context(reserved_loopback_port())
+            config = EmulatorConfig(
+                scenario="many",
+                orgs=args.organizations,
+                latency_ms=args.latency_ms,
+                rate_limit_per_minute=args.rate_limit or None,
+                auto_approve=True,
+                redirect_uris=(f"http://127.0.0.1:{port}/callback",),
+            )
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
+            emulator = stack.enter_context(emulator_process(config))
             base_url = emulator[0]
             env = emulator_environment(*emulator, Path(tmp))
             os.environ.update({**env, "POLAR_RATE_LIMIT_PER_MINUTE": str(args.rate_limit)})

@@ -15,7 +15,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from pathlib import Path
@@ -25,7 +25,11 @@ from connectors.polar.config import DEFAULT_CONCURRENCY, PolarSettings
 from connectors.polar.connection import PolarConnection
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import run_emulator
-from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import (
+    connect_headless,
+    emulator_environment,
+    reserved_loopback_port,
+)
 from orchestration.extract.metrics import refresh_metrics
 from orchestration.extract.scopes import local_today, metrics_window
 
@@ -91,16 +95,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
     parser.add_argument("--rate-limit", type=int, default=0, help="client budget/min, 0 = off")
     args = parser.parse_args(argv)
-    port = free_loopback_port()
-    config = EmulatorConfig(
-        scenario="many",
-        orgs=args.orgs,
-        latency_ms=args.latency_ms,
-        rate_limit_per_minute=None,
-        auto_approve=True,
-        redirect_uris=(f"http://127.0.0.1:{port}/callback",),
-    )
-    with tempfile.TemporaryDirectory() as tmp, emulator_process(config) as emulator:
+    with ExitStack() as stack:
+        port = stack.enter_context(reserved_loopback_port())
+        config = EmulatorConfig(
+            scenario="many",
+            orgs=args.orgs,
+            latency_ms=args.latency_ms,
+            rate_limit_per_minute=None,
+            auto_approve=True,
+            redirect_uris=(f"http://127.0.0.1:{port}/callback",),
+        )
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        emulator = stack.enter_context(emulator_process(config))
         env = emulator_environment(*emulator, Path(tmp))
         os.environ.update({**env, "POLAR_RATE_LIMIT_PER_MINUTE": str(args.rate_limit)})
         settings = PolarSettings.from_env()

@@ -101,10 +101,13 @@ def worker(args: argparse.Namespace) -> int:
 
 def measure(orgs: int) -> dict[str, float]:
     """Peak memory of one refresh of `orgs` organizations (and of the emulator, for scale)."""
-    from orchestration.cli.headless import free_loopback_port
+    from orchestration.cli.headless import reserved_loopback_port
 
-    port = free_loopback_port()
-    with tempfile.TemporaryDirectory() as tmp, emulator_process(orgs, port) as (found, pid):
+    with (
+        reserved_loopback_port() as port,
+        tempfile.TemporaryDirectory() as tmp,
+        emulator_process(orgs, port) as (found, pid),
+    ):
         result = subprocess.run(
             [
                 str(BIN / "python"),

@@ -21,15 +21,19 @@ from benchmarks.common import print_table, saved_environment
 from benchmarks.refresh_concurrency import timed_refresh
 from benchmarks.refresh_memory import emulator_process
 from connectors.polar.config import DEFAULT_CONCURRENCY, PolarSettings
-from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import (
+    connect_headless,
+    emulator_environment,
+    reserved_loopback_port,
+)
 
 POLAR_PRODUCTION_PER_MINUTE = 500
 
 
 def measure(orgs: int, latency_ms: int, concurrency: int, sequential: bool) -> list[object]:
     """One table row: wall times next to the ideal bound for `orgs` organizations."""
-    port = free_loopback_port()
     with (
+        reserved_loopback_port() as port,
         tempfile.TemporaryDirectory() as tmp,
         emulator_process(orgs, port, latency_ms) as (found, _),
         saved_environment(),

@@ -8,11 +8,16 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 from connectors.polar.config import PolarSettings
 from connectors.polar_emulator.config import EmulatorConfig
-from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import (
+    connect_headless,
+    emulator_environment,
+    reserved_loopback_port,
+)
 from orchestration.outputs.formatting import terminal_safe
 
 DEMO_DIR = ".demo"
@@ -36,13 +41,14 @@ def run_demo(print_line: PrintLine, run_pipeline: Callable[[str], int]) -> int:
 
     started = time.monotonic()
     state = fresh_state_dir(Path.cwd())
-    port = free_loopback_port()
-    config = EmulatorConfig(
-        scenario=SCENARIO,
-        auto_approve=True,
-        redirect_uris=(f"http://127.0.0.1:{port}/callback",),
-    )
-    with run_emulator(config) as emulator:
+    with ExitStack() as stack:
+        port = stack.enter_context(reserved_loopback_port())
+        config = EmulatorConfig(
+            scenario=SCENARIO,
+            auto_approve=True,
+            redirect_uris=(f"http://127.0.0.1:{port}/callback",),
+        )
+        emulator = stack.enter_context(run_emulator(config))
         print_line(f"Polar emulator (scenario '{SCENARIO}') at {emulator.base_url}")
         os.environ.update(
             emulator_environment(

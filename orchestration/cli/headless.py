@@ -5,6 +5,8 @@ the authorization URL and follow its redirect to the loopback receiver.
 """
 
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -14,11 +16,19 @@ from connectors.polar.connection import PolarConnection, connect
 from connectors.polar.crypto import generate_key_entry
 
 
-def free_loopback_port() -> int:
-    """A TCP port free on 127.0.0.1 right now (for the OAuth redirect receiver)."""
+@contextmanager
+def reserved_loopback_port() -> Iterator[int]:
+    """A port on 127.0.0.1 held for the OAuth redirect receiver until the block ends.
+
+    A port probed free and released is a race: until the receiver binds it, the kernel may hand
+    it to any other socket (parallel test workers start emulators and connections all the
+    time). This keeps it bound, not listening, with SO_REUSEADDR: the kernel hands it to no
+    one else, while the receiver (which also sets SO_REUSEADDR) can still bind and listen.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])
 
 
 def emulator_environment(

@@ -2,7 +2,7 @@
 the real extraction (`orchestration.extract`) into the warehouse, then real dbt."""
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,7 +13,11 @@ from connectors.polar.client import PolarClient
 from connectors.polar.config import PolarSettings
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import run_emulator
-from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import (
+    connect_headless,
+    emulator_environment,
+    reserved_loopback_port,
+)
 from orchestration.extract.entities import ENTITY_ORDER, sync_entity
 from orchestration.extract.entity_run import SyncPolicy
 from orchestration.extract.metrics import refresh_metrics
@@ -50,18 +54,20 @@ def emulated_warehouse(
     """Run the emulator, connect, extract the window in the reporting `timezone` (and, with
     `entities`, sync every entity right after, as one refresh does), `dbt build`; yield while
     the emulator still serves."""
-    port = free_loopback_port()
     # One fixed "now" for the emulator and the loader, so today's values cannot move between
     # the load and the comparison.
     now = datetime.now(UTC).replace(microsecond=0)
-    emulator_config = EmulatorConfig(
-        scenario=scenario,
-        auto_approve=True,
-        redirect_uris=(f"http://127.0.0.1:{port}/callback",),
-        now=now,
-        **config,  # type: ignore[arg-type]
-    )
-    with run_emulator(emulator_config) as emulator, pytest.MonkeyPatch.context() as patch:
+    with ExitStack() as stack:
+        port = stack.enter_context(reserved_loopback_port())
+        emulator_config = EmulatorConfig(
+            scenario=scenario,
+            auto_approve=True,
+            redirect_uris=(f"http://127.0.0.1:{port}/callback",),
+            now=now,
+            **config,  # type: ignore[arg-type]
+        )
+        emulator = stack.enter_context(run_emulator(emulator_config))
+        patch = stack.enter_context(pytest.MonkeyPatch.context())
         env = emulator_environment(
             emulator.base_url, emulator.client_id, emulator.client_secret, work_dir
         )

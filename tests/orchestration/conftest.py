@@ -5,7 +5,7 @@ the fixtures set environment variables; each test gets its own warehouse file.
 """
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,11 @@ from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
-from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import (
+    connect_headless,
+    emulator_environment,
+    reserved_loopback_port,
+)
 
 
 @dataclass
@@ -67,14 +71,16 @@ def emulated_polar(
     state_dir: Path, scenario: str = "default", **config: Any
 ) -> Iterator[EmulatedPolar]:
     """Start an emulator, point the environment at it and connect `default` headlessly."""
-    port = free_loopback_port()
-    emulator_config = EmulatorConfig(
-        scenario=scenario,
-        auto_approve=True,
-        redirect_uris=(f"http://127.0.0.1:{port}/callback",),
-        **config,
-    )
-    with run_emulator(emulator_config) as emulator, pytest.MonkeyPatch.context() as patch:
+    with ExitStack() as stack:
+        port = stack.enter_context(reserved_loopback_port())
+        emulator_config = EmulatorConfig(
+            scenario=scenario,
+            auto_approve=True,
+            redirect_uris=(f"http://127.0.0.1:{port}/callback",),
+            **config,
+        )
+        emulator = stack.enter_context(run_emulator(emulator_config))
+        patch = stack.enter_context(pytest.MonkeyPatch.context())
         env = emulator_environment(
             emulator.base_url, emulator.client_id, emulator.client_secret, state_dir
         )

@@ -9,7 +9,7 @@ import itertools
 import random
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,11 @@ from connectors.polar.crypto import KeyRing
 from connectors.polar.token_store import TokenStore
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
-from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import (
+    connect_headless,
+    emulator_environment,
+    reserved_loopback_port,
+)
 from orchestration.extract.metrics import RefreshOutcome, refresh_metrics
 from orchestration.extract.organizations import sync_organizations
 from orchestration.extract.scopes import local_today, metrics_window
@@ -83,15 +87,17 @@ class SoakPolar:
 @contextmanager
 def soak_polar(state_dir: Path, organizations: int) -> Iterator[SoakPolar]:
     """The `many` scenario with `organizations` active organizations, connected headlessly."""
-    port = free_loopback_port()
-    config = EmulatorConfig(
-        scenario="many",
-        orgs=organizations,
-        rate_limit_per_minute=None,  # 429s come from the fault schedule, with Retry-After 1
-        auto_approve=True,
-        redirect_uris=(f"http://127.0.0.1:{port}/callback",),
-    )
-    with run_emulator(config) as emulator, pytest.MonkeyPatch.context() as patch:
+    with ExitStack() as stack:
+        port = stack.enter_context(reserved_loopback_port())
+        config = EmulatorConfig(
+            scenario="many",
+            orgs=organizations,
+            rate_limit_per_minute=None,  # 429s come from the fault schedule, with Retry-After 1
+            auto_approve=True,
+            redirect_uris=(f"http://127.0.0.1:{port}/callback",),
+        )
+        emulator = stack.enter_context(run_emulator(config))
+        patch = stack.enter_context(pytest.MonkeyPatch.context())
         env = emulator_environment(
             emulator.base_url, emulator.client_id, emulator.client_secret, state_dir
         )

@@ -1,17 +1,21 @@
 """The emulated Polar account: users, organizations and each organization's simulated history.
 
 Building a world only creates users and organizations; an organization's history is simulated
-on first use and cached, so a world with hundreds of organizations builds instantly.
+on first use and cached, so a world with hundreds of organizations builds instantly. Histories
+are also shared by every world of the process with the same business (same scenario, seed and
+clock): a test run starts hundreds of emulators, and each would otherwise simulate the same
+histories and recompute the same answers (the ids and metric components cached with them).
 """
 
 import threading
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from connectors.polar_emulator.business.accounts import add_extra_accounts
 from connectors.polar_emulator.business.organization_factory import make_organization
 from connectors.polar_emulator.business.scenarios import scenario_content
 from connectors.polar_emulator.business.simulation import horizon_after, simulate_organization
-from connectors.polar_emulator.business.simulation_model import OrganizationHistory
+from connectors.polar_emulator.business.simulation_model import BusinessProfile, OrganizationHistory
 from connectors.polar_emulator.business.world_model import (
     HIDDEN_STATUS,
     ORGANIZATION_STATUSES,
@@ -21,6 +25,7 @@ from connectors.polar_emulator.business.world_model import (
 from connectors.polar_emulator.config import EmulatorConfig
 
 HORIZON_MARGIN = timedelta(days=35)  # simulate this far past the clock, extend when reached
+HISTORIES_SHARED = 64  # per process, least recently used dropped first
 
 __all__ = ["EmulatedOrganization", "EmulatedUser", "World", "build_world"]
 
@@ -120,9 +125,22 @@ class World:
             cached = self._histories.get(org_id)
             if cached is None or cached.horizon < (now + timedelta(days=1)).timestamp():
                 horizon = horizon_after(now + HORIZON_MARGIN)
-                cached = simulate_organization(org.profile, horizon)
+                cached = shared_history(org.profile, horizon)
                 self._histories[org_id] = cached
             return cached
+
+
+@lru_cache(maxsize=HISTORIES_SHARED)
+def shared_history(profile: BusinessProfile, horizon: float) -> OrganizationHistory:
+    """The history of `profile` up to `horizon`, simulated once per process. Sharing is exact:
+    a history is never changed after its simulation; what is added to it later (ids, metric
+    components per query and clock position) derives from it alone."""
+    return simulate_organization(profile, horizon)
+
+
+def forget_shared_histories() -> None:
+    """Drop every shared history (for measuring or proving what a cold emulator does)."""
+    shared_history.cache_clear()
 
 
 def _check_status(status: str) -> None:

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.connectors.polar_emulator.entity_checks import (
     assert_entities_reproduce_metrics,
@@ -59,6 +60,7 @@ def _advance(http: httpx.Client, days: int) -> datetime:
     return datetime.fromisoformat(response.json()["now"])
 
 
+@pytest.mark.timeout(900)  # four snapshots of `default` (demo has no reactivation in 48 days)
 def test_advancing_the_clock_changes_entities_and_metrics_follow(start_emulator):
     with api_session(start_emulator) as api:
         orgs = [o for o in api.organizations().json()["items"] if o["status"] == "active"]

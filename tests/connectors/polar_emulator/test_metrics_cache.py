@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from connectors.polar_emulator.business.simulation_model import OrganizationHistory
+from connectors.polar_emulator.business.world import forget_shared_histories
 from tests.connectors.polar_emulator.sim_fixtures import FIXED_NOW, TODAY, api_session
 
 QUERY = {
@@ -32,16 +33,19 @@ def cached_entries(api: Any) -> int:
 
 
 def test_the_cached_answer_equals_the_uncached_one(start_emulator) -> None:
+    forget_shared_histories()  # computed here, not by an earlier emulator of this process
     with api_session(start_emulator, **SCENARIO) as api:
         first = all_organizations(api)
         assert cached_entries(api) == 6
         again = all_organizations(api)
         assert cached_entries(api) == 6  # served from the cache, nothing recomputed
+    forget_shared_histories()  # else the next emulator would share the cached histories
     with api_session(start_emulator, **SCENARIO) as cold:
         assert again == first == all_organizations(cold)
 
 
 def test_advancing_the_clock_invalidates_the_cached_answer(start_emulator) -> None:
+    forget_shared_histories()
     with api_session(start_emulator, **SCENARIO) as api:
         before = all_organizations(api)
         response = api.http.post("/__emulator__/clock", json={"advance_days": 3})
@@ -49,5 +53,6 @@ def test_advancing_the_clock_invalidates_the_cached_answer(start_emulator) -> No
         after = all_organizations(api)
     assert after != before
     # A cold emulator whose clock starts where the first one's was advanced to.
+    forget_shared_histories()
     with api_session(start_emulator, **SCENARIO, now=FIXED_NOW + timedelta(days=3)) as cold:
         assert after == all_organizations(cold)

@@ -10,7 +10,7 @@ import pytest
 from connectors.polar.client import PolarClient
 from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection
-from orchestration.cli.headless import free_loopback_port
+from orchestration.cli.headless import reserved_loopback_port
 from orchestration.extract.scopes import local_today
 from tests.orchestration.cli.conftest import (
     ConnectedState,
@@ -52,8 +52,10 @@ def test_a_malformed_key_ring_is_refused_naming_the_problem_and_nothing_changes(
 
 
 def test_a_missing_client_secret_is_named_before_connecting(connected: ConnectedState) -> None:
-    port = str(free_loopback_port())
-    result = connected.cli("connect", "--no-browser", "--port", port, POLAR_CLIENT_SECRET="")
+    with reserved_loopback_port() as port:
+        result = connected.cli(
+            "connect", "--no-browser", "--port", str(port), POLAR_CLIENT_SECRET=""
+        )
     assert_clean_failure(result, "POLAR_CLIENT_SECRET", "polar.sh/settings")
 
 

@@ -6,6 +6,7 @@ front of it on the same origin. When the emulator serves the entity endpoints it
 """
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,11 @@ from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection
 from connectors.polar_emulator.app import create_app
 from connectors.polar_emulator.config import EmulatorConfig
-from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import (
+    connect_headless,
+    emulator_environment,
+    reserved_loopback_port,
+)
 from orchestration.defs.common.resources import WarehouseResource
 from orchestration.defs.polar.assets import polar_organizations
 from orchestration.defs.polar.entity_assets import ENTITY_ASSETS
@@ -45,13 +50,16 @@ class EntityPolar:
 def entity_polar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EntityPolar]:
     """Emulator + fake entity endpoints on one loopback origin, connected through OAuth."""
     state_dir = tmp_path_factory.mktemp("state")
-    port = free_loopback_port()
-    config = EmulatorConfig(
-        scenario="default", auto_approve=True, redirect_uris=(f"http://127.0.0.1:{port}/callback",)
-    )
-    emulator = create_app(config)
-    world = FakeWorld(start=datetime.now(UTC) - timedelta(days=HISTORY_DAYS))
-    with serve(in_front_of(create_fake_app(world), emulator)) as base_url:
+    with ExitStack() as stack:
+        port = stack.enter_context(reserved_loopback_port())
+        config = EmulatorConfig(
+            scenario="default",
+            auto_approve=True,
+            redirect_uris=(f"http://127.0.0.1:{port}/callback",),
+        )
+        emulator = create_app(config)
+        world = FakeWorld(start=datetime.now(UTC) - timedelta(days=HISTORY_DAYS))
+        base_url = stack.enter_context(serve(in_front_of(create_fake_app(world), emulator)))
         state = emulator.state.emulator
         env = emulator_environment(
             base_url, state.demo_client_id, state.demo_client_secret, state_dir
@@ -163,16 +171,17 @@ def test_a_polar_without_the_entity_endpoints_warns_instead_of_failing(
 ) -> None:
     """A Polar (an older deployment, or a proxy) answering 404 on the entity lists."""
     state_dir = tmp_path_factory.mktemp("plain")
-    port = free_loopback_port()
-    config = EmulatorConfig(
-        scenario="single", auto_approve=True, redirect_uris=(f"http://127.0.0.1:{port}/callback",)
-    )
-    emulator = create_app(config)
     not_served = JSONResponse({"detail": "Not Found"}, status_code=404)
-    with (
-        serve(in_front_of(not_served, emulator)) as base_url,
-        pytest.MonkeyPatch.context() as patch,
-    ):
+    with ExitStack() as stack:
+        port = stack.enter_context(reserved_loopback_port())
+        config = EmulatorConfig(
+            scenario="single",
+            auto_approve=True,
+            redirect_uris=(f"http://127.0.0.1:{port}/callback",),
+        )
+        emulator = create_app(config)
+        base_url = stack.enter_context(serve(in_front_of(not_served, emulator)))
+        patch = stack.enter_context(pytest.MonkeyPatch.context())
         state = emulator.state.emulator
         env = emulator_environment(
             base_url, state.demo_client_id, state.demo_client_secret, state_dir

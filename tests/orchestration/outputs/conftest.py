@@ -27,7 +27,11 @@ from connectors.polar.config import PolarSettings
 from connectors.polar.crypto import generate_key_entry
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
-from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import (
+    connect_headless,
+    emulator_environment,
+    reserved_loopback_port,
+)
 from tests.orchestration.outputs.browser_requirement import browser_part_missing, import_playwright
 from tests.orchestration.outputs.webhook_receiver import Receiver, webhook_receiver
 
@@ -120,7 +124,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         receiver = stack.enter_context(webhook_receiver())
         emulators, environments = {}, {}
         for scenario in SCENARIOS:
-            port = free_loopback_port()
+            port = stack.enter_context(reserved_loopback_port())
             config = EmulatorConfig(
                 scenario=scenario,
                 auto_approve=True,

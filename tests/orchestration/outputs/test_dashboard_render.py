@@ -3,6 +3,7 @@
 import re
 import shutil
 import stat
+from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -133,18 +134,21 @@ def test_refused_refresh_token_puts_the_reconnect_notice_on_the_page(
     from orchestration.cli.headless import (
         connect_headless,
         emulator_environment,
-        free_loopback_port,
+        reserved_loopback_port,
     )
     from orchestration.defs.common.resources import WarehouseResource
     from orchestration.defs.outputs.assets import polar_dashboard
     from orchestration.defs.polar.resources import PolarResource
 
     shutil.copy(pipeline.warehouse, tmp_path / "warehouse.duckdb")  # marts of the other tests
-    port = free_loopback_port()
-    config = EmulatorConfig(
-        scenario="single", auto_approve=True, redirect_uris=(f"http://127.0.0.1:{port}/callback",)
-    )
-    with run_emulator(config) as emulator:
+    with ExitStack() as stack:
+        port = stack.enter_context(reserved_loopback_port())
+        config = EmulatorConfig(
+            scenario="single",
+            auto_approve=True,
+            redirect_uris=(f"http://127.0.0.1:{port}/callback",),
+        )
+        emulator = stack.enter_context(run_emulator(config))
         env = emulator_environment(
             emulator.base_url, emulator.client_id, emulator.client_secret, tmp_path
         )
