@@ -22,6 +22,7 @@ BENCHMARKS = (
     "pipeline_speed",
     "analytics_build",
     "entity_sync",  # long: paced by Polar's 500 requests/minute, see its docstring
+    "many_connections",  # long: 1,000 accounts' first syncs at 500 requests/minute
     "demo_clone",  # a fresh clone's virtualenv and two `make demo` runs
 )
 # refresh_concurrency (owned by the extraction code) has no --quick; it is 50 orgs already.
@@ -34,6 +35,7 @@ TAKES_QUICK = {
     "pipeline_speed",
     "analytics_build",
     "entity_sync",
+    "many_connections",
 }
 
 

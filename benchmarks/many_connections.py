@@ -1,0 +1,335 @@
+"""Benchmark: `polar-metrics refresh --all` of many Polar accounts at Polar's rate limit.
+
+    .venv/bin/python -m benchmarks.many_connections [--connections 1000] [--rate-limit 500]
+
+The emulator (in this process, `--accounts N+1`: every extra account has one to three small
+organizations) counts requests per OAuth client across all accounts, as Polar does. N
+connections are made through the real OAuth flow (authorize with `login_hint`, token exchange,
+organization discovery) by a few threads at once, with the rate limit off while connecting. Then
+one connection's refresh token is revoked at the emulator and one organization of another
+connection fails every metrics request, the emulator's counters are reset, its limit is set to
+`--rate-limit`, and ONE `polar-metrics refresh --all` process runs with the client's budget at
+the same limit. Printed: requests (emulator's counters), wall time against the rate-limit bound
+(requests / limit per minute), 429 answers, peak memory of the refresh's process tree (RSS of
+the process and its children, polled), and the result lines of the broken connections.
+"""
+
+import argparse
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from benchmarks.common import BIN, print_table, saved_environment
+from connectors.polar.config import PolarSettings
+from connectors.polar_emulator.config import EmulatorConfig, account_email
+from connectors.polar_emulator.server import RunningEmulator, run_emulator
+from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+
+CONNECTING_THREADS = 8  # each with its own loopback redirect port
+RSS_POLL_SECONDS = 0.2
+TARGET_RATIO = 1.3
+BINDING_WINDOWS = 5
+
+
+@dataclass
+class ManyConnectionsResult:
+    """What one run measured (the short test asserts on it, the benchmark prints it)."""
+
+    connections: int
+    organizations: int
+    connect_seconds: float
+    requests: int
+    requests_by_path: dict[str, int]
+    rate_limited: int
+    wall_seconds: float
+    rate_limit: int
+    peak_rss_mb: float
+    exit_code: int
+    lines: list[str]
+    broken_connection: str
+    failing_connection: str
+    failing_organization: str
+    emulator_cpu_seconds: float  # this process's CPU during the refresh: the emulator's work
+    workers: int | None
+
+    @property
+    def bound_seconds(self) -> float:
+        """The fastest any client may go: every request at `rate_limit` per minute."""
+        return self.requests / self.rate_limit * 60
+
+    @property
+    def bound_binds(self) -> bool:
+        """Whether the budget, not fixed costs, sets the pace: at least BINDING_WINDOWS minutes
+        of requests. Below that the process start, a partly used last minute and the one dbt
+        build weigh more than the limit, and the ratio says little."""
+        return self.requests >= BINDING_WINDOWS * self.rate_limit
+
+    @property
+    def ratio(self) -> float:
+        """Wall time over the rate-limit bound (target <= 1.3 where the bound binds)."""
+        return self.wall_seconds / self.bound_seconds if self.bound_seconds else math.inf
+
+    def line_of(self, connection: str) -> str:
+        """The result line `refresh --all` printed for `connection` ('' if none)."""
+        return next((line for line in self.lines if line.startswith(f"{connection}: ")), "")
+
+    @property
+    def healthy_ok(self) -> int:
+        """Connections other than the two broken ones whose line says ok."""
+        broken = {self.broken_connection, self.failing_connection}
+        return sum(
+            1
+            for line in self.lines
+            if ": ok, " in line and line.split(": ", 1)[0] not in broken | {"dbt and outputs"}
+        )
+
+
+def connection_name(number: int) -> str:
+    """The connection made for extra account `number` (2..N+1)."""
+    return f"account-{number:04d}"
+
+
+@contextmanager
+def many_accounts(
+    state_dir: Path, connections: int, rate_limit: int
+) -> Iterator[tuple[RunningEmulator, list[int]]]:
+    """An emulator with `connections` extra accounts, rate limit `rate_limit` per client; its
+    redirect ports (one per connecting thread). os.environ points at it."""
+    ports = [free_loopback_port() for _ in range(CONNECTING_THREADS)]
+    config = EmulatorConfig(
+        scenario="empty",
+        accounts=connections + 1,
+        rate_limit_per_minute=rate_limit,
+        auto_approve=True,
+        redirect_uris=tuple(f"http://127.0.0.1:{port}/callback" for port in ports),
+    )
+    with saved_environment(), run_emulator(config) as emulator:
+        os.environ.update(
+            emulator_environment(
+                emulator.base_url, emulator.client_id, emulator.client_secret, state_dir
+            )
+        )
+        os.environ["POLAR_METRICS_TIMEZONE"] = "UTC"
+        yield emulator, ports
+
+
+def control(emulator: RunningEmulator, method: str, path: str, body: object = None) -> object:
+    """Call one of the emulator's test-only control paths."""
+    response = httpx.request(method, f"{emulator.base_url}/__emulator__/{path}", json=body)
+    response.raise_for_status()
+    return response.json()
+
+
+def connect_all(emulator: RunningEmulator, ports: list[int], count: int) -> dict[str, list[str]]:
+    """Connect accounts 2..count+1 through the real OAuth flow, a few at a time; each
+    connection's organization ids. The limit is off meanwhile (setup, not measured)."""
+    control(emulator, "POST", "faults", {"rate_limit_per_minute": None})
+    settings = PolarSettings.from_env({**os.environ, "POLAR_RATE_LIMIT_PER_MINUTE": "0"})
+    numbers = list(range(2, count + 2))
+
+    def connect_share(thread: int) -> dict[str, list[str]]:
+        made = {}
+        for number in numbers[thread :: len(ports)]:
+            name = connection_name(number)
+            connection = connect_headless(
+                settings, name, ports[thread], login_hint=account_email(number)
+            )
+            made[name] = [org.id for org in connection.organizations()]
+        return made
+
+    with ThreadPoolExecutor(len(ports)) as pool:
+        shares = list(pool.map(connect_share, range(len(ports))))
+    return {name: ids for share in shares for name, ids in sorted(share.items())}
+
+
+def revoke_refresh_token(name: str) -> None:
+    """Revoke `name`'s tokens at the emulator, as a user removing the app at polar.sh would."""
+    from connectors.polar.crypto import KeyRing
+    from connectors.polar.oauth import OAuthClient
+    from connectors.polar.token_manager import REFRESH_FIELD
+    from connectors.polar.token_store import TokenStore
+
+    settings = PolarSettings.from_env()
+    row = next(r for r in TokenStore(settings.token_store_path).all() if r.name == name)
+    refresh = KeyRing.parse(settings.token_keys).decrypt(
+        row.refresh_token_ct or "", connection=name, field_name=REFRESH_FIELD
+    )
+    OAuthClient.for_settings(settings).revoke(refresh, "refresh_token")
+
+
+def tree_rss_mb(root: int) -> float:
+    """Resident memory of process `root` and all its descendants, in MB (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss_pages: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            statm = (entry / "statm").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+        rss_pages[int(entry.name)] = int(statm.split()[1])
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss_pages.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def run_refresh_all(
+    env: dict[str, str], log: Path, workers: int | None
+) -> tuple[int, float, float, list[str]]:
+    """One `polar-metrics refresh --all` process: (exit code, wall s, peak tree RSS MB, lines)."""
+    started = time.perf_counter()
+    command = [str(BIN / "polar-metrics"), "refresh", "--all"]
+    if workers is not None:
+        command.append(f"--workers={workers}")
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            command,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        peak = [0.0]
+        done = threading.Event()
+
+        def poll() -> None:
+            while not done.wait(RSS_POLL_SECONDS):
+                peak[0] = max(peak[0], tree_rss_mb(process.pid))
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        assert process.stdout is not None
+        lines = [line.rstrip("\n") for line in process.stdout]
+        code = process.wait()
+        done.set()
+        poller.join()
+    return code, time.perf_counter() - started, peak[0], lines
+
+
+def measure(
+    connections: int, rate_limit: int, state_dir: Path, workers: int | None = None
+) -> ManyConnectionsResult:
+    """Connect, break one connection and one organization, then time one `refresh --all`."""
+    with many_accounts(state_dir, connections, rate_limit) as (emulator, ports):
+        started = time.perf_counter()
+        organizations = connect_all(emulator, ports, connections)
+        connect_seconds = time.perf_counter() - started
+        names = list(organizations)
+        broken = names[len(names) // 2]
+        # One of two or more organizations failing: the connection is partial, not failed.
+        failing = next(
+            (n for n in names[len(names) // 3 :] if n != broken and len(organizations[n]) > 1),
+            names[-1] if names[-1] != broken else names[0],
+        )
+        revoke_refresh_token(broken)
+        failing_org = organizations[failing][0]
+        control(emulator, "POST", "faults", {"rate_limit_per_minute": rate_limit})
+        control(emulator, "POST", "faults", {"fail_organization": {"organization_id": failing_org}})
+        control(emulator, "POST", "stats/reset")
+        env = {**os.environ, "POLAR_RATE_LIMIT_PER_MINUTE": str(rate_limit)}
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        code, wall, peak, lines = run_refresh_all(env, state_dir / "refresh-all.log", workers)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        stats = control(emulator, "GET", "stats")
+    assert isinstance(stats, dict)
+    by_path = {key: int(value) for key, value in stats["requests"].items()}
+    return ManyConnectionsResult(
+        connections=connections,
+        organizations=sum(len(ids) for ids in organizations.values()),
+        connect_seconds=connect_seconds,
+        requests=sum(by_path.values()),
+        requests_by_path=by_path,
+        rate_limited=int(stats["rate_limited"]),
+        wall_seconds=wall,
+        rate_limit=rate_limit,
+        peak_rss_mb=peak,
+        exit_code=code,
+        lines=lines,
+        broken_connection=broken,
+        failing_connection=failing,
+        failing_organization=failing_org,
+        emulator_cpu_seconds=after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+        workers=workers,
+    )
+
+
+def report(result: ManyConnectionsResult) -> None:
+    """Print the measured numbers and the broken connections' lines."""
+    rows = [
+        ["connections / organizations", f"{result.connections} / {result.organizations}", ""],
+        ["connecting (real OAuth flow, not timed below)", f"{result.connect_seconds:.0f} s", ""],
+        ["API requests of the refresh (emulator's counters)", f"{result.requests:,}", ""],
+        ["requests per connection", f"{result.requests / result.connections:.1f}", ""],
+        ["wall time of `refresh --all`", f"{result.wall_seconds:.0f} s", ""],
+        [
+            f"rate-limit bound (requests / {result.rate_limit} per minute)",
+            f"{result.bound_seconds:.0f} s",
+            "",
+        ],
+        [
+            "wall / bound",
+            f"{result.ratio:.2f}x" + ("" if result.bound_binds else " (the bound does not bind)"),
+            f"<= {TARGET_RATIO}x",
+        ],
+        ["429 answers", result.rate_limited, "0"],
+        ["peak RSS of the refresh process tree", f"{result.peak_rss_mb:.0f} MB", "< 1,000 MB"],
+        ["healthy connections ok", f"{result.healthy_ok} of {result.connections - 2}", "all"],
+        ["exit code", result.exit_code, "3 (partial)"],
+        [
+            "CPU of the emulator (this process) during the refresh",
+            f"{result.emulator_cpu_seconds:.0f} s",
+            "",
+        ],
+    ]
+    print_table(
+        f"`refresh --all` of {result.connections} connections at {result.rate_limit} "
+        f"requests/minute, workers: {result.workers or 'default'}",
+        ["measure", "value", "target"],
+        rows,
+    )
+    print(f"needs-reauth:  {result.line_of(result.broken_connection)}")
+    print(f"failing org:   {result.line_of(result.failing_connection)}")
+    print(next((line for line in result.lines if line.startswith("dbt and outputs")), ""))
+    top = sorted(result.requests_by_path.items(), key=lambda item: -item[1])[:8]
+    print("requests by path: " + ", ".join(f"{path} {count:,}" for path, count in top))
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run once at the given size and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=1000)
+    parser.add_argument("--rate-limit", type=int, default=500, help="requests/minute per client")
+    parser.add_argument("--workers", type=int, help="`refresh --all --workers` (default: its own)")
+    parser.add_argument("--quick", action="store_true", help="50 connections")
+    args = parser.parse_args(argv)
+    connections = 50 if args.quick else args.connections
+    if connections < 3:
+        parser.error("--connections must be at least 3 (one breaks, one has a failing org)")
+    with tempfile.TemporaryDirectory() as tmp:
+        result = measure(connections, args.rate_limit, Path(tmp), args.workers)
+        report(result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
