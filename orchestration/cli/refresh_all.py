@@ -56,7 +56,7 @@ def refresh_all(
         flush=True,
     )
     succeeded = sum(result.ok for result in _refresh_raw(names, recent_only, workers))
-    return _build_once(names, succeeded)
+    return _build_once(settings, names, succeeded)
 
 
 def _refresh_raw(names: list[str], recent_only: bool, workers: int) -> list[ConnectionResult]:
@@ -105,12 +105,16 @@ def refresh_connection(name: str, recent_only: bool = False) -> ConnectionResult
     return ConnectionResult(False, f"{name}: FAILED, {reason} ({elapsed:.1f} s)")
 
 
-def _build_once(names: list[str], succeeded: int) -> int:
+def _build_once(settings: PolarSettings, names: list[str], succeeded: int) -> int:
     """dbt and the outputs once for every connection; the command's exit code."""
+    from orchestration.cli.progress import DBT_LOG_NAME, dbt_output_to_file
     from orchestration.cli.runner import DOWNSTREAM_JOB, run_refresh
+    from orchestration.defs.dbt.runs import dbt_state_dir
 
     started = time.monotonic()
-    build = run_refresh(connection_name=names[0], job_name=DOWNSTREAM_JOB)
+    # dbt's own lines go to its log file, as in `refresh`: here one line per connection.
+    with dbt_output_to_file(dbt_state_dir(settings.home) / DBT_LOG_NAME):
+        build = run_refresh(connection_name=names[0], job_name=DOWNSTREAM_JOB)
     elapsed = time.monotonic() - started
     if not build.success:
         failures = "; ".join(f"{step}: {error}" for step, error in build.failed_steps.items())
