@@ -22,24 +22,13 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from benchmarks.common import BIN, TreeMemoryPeaks, cpu_seconds, print_table
+from benchmarks.many_accounts import connect_all, control, many_accounts, revoke_refresh_token
 
-from benchmarks.common import BIN, print_table, saved_environment
-from connectors.polar.config import PolarSettings
-from connectors.polar_emulator.config import EmulatorConfig, account_email
-from connectors.polar_emulator.server import RunningEmulator, run_emulator
-from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
-
-CONNECTING_THREADS = 8  # each with its own loopback redirect port
-RSS_POLL_SECONDS = 0.2
 PROGRESS_EVERY = 50  # connections
 RESULT_LINE = re.compile(r"^account-\d+: (ok|PARTIAL|FAILED), ")
 TARGET_RATIO = 1.3
@@ -58,13 +47,8 @@ class ManyConnectionsResult:
     requests: int
     requests_by_path: dict[str, int]
     rate_limited: int
-    wall_seconds: float
-    raw_seconds: float  # until the last connection's line (dbt and the outputs come after)
     rate_limit: int
-    peak_rss_mb: float
-    raw_peak_rss_mb: float
-    exit_code: int
-    lines: list[str]
+    run: "RefreshRun"
     broken_connection: str
     failing_connection: str
     failing_organization: str
@@ -87,11 +71,11 @@ class ManyConnectionsResult:
     @property
     def ratio(self) -> float:
         """Wall time over the rate-limit bound (target <= 1.3 where the bound binds)."""
-        return self.wall_seconds / self.bound_seconds if self.bound_seconds else math.inf
+        return self.run.wall_seconds / self.bound_seconds if self.bound_seconds else math.inf
 
     def line_of(self, connection: str) -> str:
         """The result line `refresh --all` printed for `connection` ('' if none)."""
-        return next((line for line in self.lines if line.startswith(f"{connection}: ")), "")
+        return next((line for line in self.run.lines if line.startswith(f"{connection}: ")), "")
 
     @property
     def healthy_ok(self) -> int:
@@ -99,110 +83,9 @@ class ManyConnectionsResult:
         broken = {self.broken_connection, self.failing_connection}
         return sum(
             1
-            for line in self.lines
+            for line in self.run.lines
             if ": ok, " in line and line.split(": ", 1)[0] not in broken | {"dbt and outputs"}
         )
-
-
-def connection_name(number: int) -> str:
-    """The connection made for extra account `number` (2..N+1)."""
-    return f"account-{number:04d}"
-
-
-@contextmanager
-def many_accounts(
-    state_dir: Path, connections: int, rate_limit: int
-) -> Iterator[tuple[RunningEmulator, list[int]]]:
-    """An emulator with `connections` extra accounts, rate limit `rate_limit` per client; its
-    redirect ports (one per connecting thread). os.environ points at it."""
-    ports = [free_loopback_port() for _ in range(CONNECTING_THREADS)]
-    config = EmulatorConfig(
-        scenario="empty",
-        accounts=connections + 1,
-        rate_limit_per_minute=rate_limit,
-        auto_approve=True,
-        redirect_uris=tuple(f"http://127.0.0.1:{port}/callback" for port in ports),
-    )
-    with saved_environment(), run_emulator(config) as emulator:
-        os.environ.update(
-            emulator_environment(
-                emulator.base_url, emulator.client_id, emulator.client_secret, state_dir
-            )
-        )
-        os.environ["POLAR_METRICS_TIMEZONE"] = "UTC"
-        yield emulator, ports
-
-
-def control(emulator: RunningEmulator, method: str, path: str, body: object = None) -> object:
-    """Call one of the emulator's test-only control paths."""
-    response = httpx.request(method, f"{emulator.base_url}/__emulator__/{path}", json=body)
-    response.raise_for_status()
-    return response.json()
-
-
-def connect_all(emulator: RunningEmulator, ports: list[int], count: int) -> dict[str, list[str]]:
-    """Connect accounts 2..count+1 through the real OAuth flow, a few at a time; each
-    connection's organization ids. The limit is off meanwhile (setup, not measured)."""
-    control(emulator, "POST", "faults", {"rate_limit_per_minute": None})
-    settings = PolarSettings.from_env({**os.environ, "POLAR_RATE_LIMIT_PER_MINUTE": "0"})
-    numbers = list(range(2, count + 2))
-
-    def connect_share(thread: int) -> dict[str, list[str]]:
-        made = {}
-        for number in numbers[thread :: len(ports)]:
-            name = connection_name(number)
-            connection = connect_headless(
-                settings, name, ports[thread], login_hint=account_email(number)
-            )
-            made[name] = [org.id for org in connection.organizations()]
-        return made
-
-    with ThreadPoolExecutor(len(ports)) as pool:
-        shares = list(pool.map(connect_share, range(len(ports))))
-    return {name: ids for share in shares for name, ids in sorted(share.items())}
-
-
-def revoke_refresh_token(name: str) -> None:
-    """Revoke `name`'s tokens at the emulator, as a user removing the app at polar.sh would."""
-    from connectors.polar.crypto import KeyRing
-    from connectors.polar.oauth import OAuthClient
-    from connectors.polar.token_manager import REFRESH_FIELD
-    from connectors.polar.token_store import TokenStore
-
-    settings = PolarSettings.from_env()
-    row = next(r for r in TokenStore(settings.token_store_path).all() if r.name == name)
-    refresh = KeyRing.parse(settings.token_keys).decrypt(
-        row.refresh_token_ct or "", connection=name, field_name=REFRESH_FIELD
-    )
-    OAuthClient.for_settings(settings).revoke(refresh, "refresh_token")
-
-
-def cpu_seconds(usage: resource.struct_rusage) -> float:
-    """User + system CPU seconds of a getrusage answer."""
-    return usage.ru_utime + usage.ru_stime
-
-
-def tree_rss_mb(root: int) -> float:
-    """Resident memory of process `root` and all its descendants, in MB (from /proc)."""
-    children: dict[int, list[int]] = {}
-    rss_pages: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            statm = (entry / "statm").read_text()
-        except OSError:  # the process ended meanwhile
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-        rss_pages[int(entry.name)] = int(statm.split()[1])
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += rss_pages.get(pid, 0)
-        stack.extend(children.get(pid, []))
-    return total * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
 @dataclass
@@ -213,8 +96,13 @@ class RefreshRun:
     exit_code: int
     wall_seconds: float
     raw_seconds: float
-    peak_rss_mb: dict[str, float]  # per phase: "raw", "downstream"
+    peak_rss_mb: dict[str, float]  # per phase: "raw", then "downstream"
     lines: list[str]
+
+    @property
+    def peak_mb(self) -> float:
+        """The peak over the whole command."""
+        return max(self.peak_rss_mb.values())
 
 
 def run_refresh_all(
@@ -223,39 +111,27 @@ def run_refresh_all(
     """One `polar-metrics refresh --all` process, its tree's memory polled meanwhile."""
     started = time.perf_counter()
     command = [str(BIN / "polar-metrics"), "refresh", "--all"]
-    if workers is not None:
-        command.append(f"--workers={workers}")
-    peak = {"raw": 0.0, "downstream": 0.0}
-    phase, raw_seconds = "raw", 0.0
-    with log.open("w") as stderr:
-        process = subprocess.Popen(
+    command += [f"--workers={workers}"] if workers is not None else []
+    lines, finished, raw_seconds = [], 0, 0.0
+    with (
+        log.open("w") as stderr,
+        subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
-        )
-        done = threading.Event()
-
-        def poll() -> None:
-            while not done.wait(RSS_POLL_SECONDS):
-                peak[phase] = max(peak[phase], tree_rss_mb(process.pid))
-
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
+        ) as process,
+        TreeMemoryPeaks(process.pid, "raw") as memory,
+    ):
         assert process.stdout is not None
-        lines, finished = [], 0
         for line in process.stdout:
             lines.append(line.rstrip("\n"))
-            if not RESULT_LINE.match(line):
-                continue
-            finished += 1
-            if finished % PROGRESS_EVERY == 0:
+            finished += bool(RESULT_LINE.match(line))
+            if RESULT_LINE.match(line) and finished % PROGRESS_EVERY == 0:
                 print(
                     f"  {finished} connections, {time.perf_counter() - started:.0f} s", flush=True
                 )
-            if finished == connections:
-                phase, raw_seconds = "downstream", time.perf_counter() - started
+            if RESULT_LINE.match(line) and finished == connections:
+                memory.phase, raw_seconds = "downstream", time.perf_counter() - started
         code = process.wait()
-        done.set()
-        poller.join()
-    return RefreshRun(code, time.perf_counter() - started, raw_seconds, peak, lines)
+    return RefreshRun(code, time.perf_counter() - started, raw_seconds, memory.peaks, lines)
 
 
 def measure(
@@ -295,13 +171,8 @@ def measure(
         requests=sum(by_path.values()),
         requests_by_path=by_path,
         rate_limited=int(stats["rate_limited"]),
-        wall_seconds=run.wall_seconds,
-        raw_seconds=run.raw_seconds,
         rate_limit=rate_limit,
-        peak_rss_mb=max(run.peak_rss_mb.values()),
-        raw_peak_rss_mb=run.peak_rss_mb["raw"],
-        exit_code=run.exit_code,
-        lines=run.lines,
+        run=run,
         broken_connection=broken,
         failing_connection=failing,
         failing_organization=failing_org,
@@ -320,7 +191,7 @@ def report(result: ManyConnectionsResult) -> None:
         ["requests per connection", f"{result.requests / result.connections:.1f}", ""],
         [
             "wall time of `refresh --all` (of it: raw tables of every connection)",
-            f"{result.wall_seconds:.0f} s ({result.raw_seconds:.0f} s)",
+            f"{result.run.wall_seconds:.0f} s ({result.run.raw_seconds:.0f} s)",
             "",
         ],
         [
@@ -333,18 +204,19 @@ def report(result: ManyConnectionsResult) -> None:
             f"{result.ratio:.2f}x" + ("" if result.bound_binds else " (the bound does not bind)"),
             f"<= {TARGET_RATIO}x",
         ],
-        ["raw phase / bound", f"{result.raw_seconds / result.bound_seconds:.2f}x", ""],
+        ["raw phase / bound", f"{result.run.raw_seconds / result.bound_seconds:.2f}x", ""],
         ["429 answers", result.rate_limited, "0"],
         [
             "peak RSS of the refresh process tree (in the raw phase)",
-            f"{result.peak_rss_mb:.0f} MB ({result.raw_peak_rss_mb:.0f} MB)",
+            f"{result.run.peak_mb:.0f} MB ({result.run.peak_rss_mb['raw']:.0f} MB)",
             "< 1,000 MB",
         ],
         ["healthy connections ok", f"{result.healthy_ok} of {result.connections - 2}", "all"],
-        ["exit code", result.exit_code, "3 (partial)"],
+        ["exit code", result.run.exit_code, "3 (partial)"],
         [
-            "CPU of the emulator (this process) during the refresh",
-            f"{result.emulator_cpu_seconds:.0f} s",
+            "CPU seconds per connection: refresh tree / emulator",
+            f"{result.refresh_cpu_seconds / result.connections:.1f} / "
+            f"{result.emulator_cpu_seconds / result.connections:.1f}",
             "",
         ],
     ]
@@ -356,7 +228,7 @@ def report(result: ManyConnectionsResult) -> None:
     )
     print(f"needs-reauth:  {result.line_of(result.broken_connection)}")
     print(f"failing org:   {result.line_of(result.failing_connection)}")
-    print(next((line for line in result.lines if line.startswith("dbt and outputs")), ""))
+    print(next((line for line in result.run.lines if line.startswith("dbt and outputs")), ""))
     top = sorted(result.requests_by_path.items(), key=lambda item: -item[1])[:8]
     print("requests by path: " + ", ".join(f"{path} {count:,}" for path, count in top))
     sys.stdout.flush()

@@ -23,12 +23,12 @@ def test_every_healthy_connection_completes_and_dbt_runs_once(
     short_run: ManyConnectionsResult,
 ) -> None:
     result = short_run
-    assert result.healthy_ok == CONNECTIONS - 2, "\n".join(result.lines)
-    assert sum(": " in line and " (" in line for line in result.lines) >= CONNECTIONS
+    assert result.healthy_ok == CONNECTIONS - 2, "\n".join(result.run.lines)
+    assert sum(": " in line and " (" in line for line in result.run.lines) >= CONNECTIONS
     assert any(
-        line.startswith(f"dbt and outputs: ok, once for {CONNECTIONS}") for line in result.lines
+        line.startswith(f"dbt and outputs: ok, once for {CONNECTIONS}") for line in result.run.lines
     )
-    assert result.exit_code == EXIT_PARTIAL
+    assert result.run.exit_code == EXIT_PARTIAL
 
 
 def test_the_revoked_connection_is_reported_as_needing_reconnection(
@@ -66,7 +66,7 @@ def test_wall_time_within_the_ratio_where_the_bound_binds(short_run: ManyConnect
 def test_peak_memory_of_the_refresh_tree_under_one_gigabyte(
     short_run: ManyConnectionsResult,
 ) -> None:
-    assert 0 < short_run.peak_rss_mb < 1000
+    assert 0 < short_run.run.peak_mb < 1000
 
 
 def test_benchmark_is_registered_with_python_m_benchmarks() -> None:
