@@ -71,10 +71,14 @@ def _refresh_raw(names: list[str], recent_only: bool, workers: int) -> list[Conn
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         try:
-            futures = [pool.submit(refresh_connection, name, recent_only) for name in names]
+            futures = {pool.submit(refresh_connection, name, recent_only): name for name in names}
             for future in as_completed(futures):
-                results.append(_printed(future.result()))
-        except BaseException:  # Ctrl-C or a worker died: start nothing more
+                try:
+                    result = future.result()
+                except Exception as error:  # e.g. its worker was killed: this one failed
+                    result = ConnectionResult(False, f"{futures[future]}: FAILED, {error}")
+                results.append(_printed(result))
+        except BaseException:  # Ctrl-C: start nothing more
             pool.shutdown(wait=True, cancel_futures=True)
             raise
     return results
