@@ -6,7 +6,7 @@ dbt and the outputs run once over all of them: a dbt build of N connections' row
 what one costs, N builds cost N times. A connection that needs re-authorization or fails is
 reported on its line; the others go on.
 
-Why processes: a connection's refresh is ~3 CPU seconds of Dagster, DuckDB and parsing around
+Why processes: a connection's refresh is ~4 CPU seconds of Dagster, DuckDB and parsing around
 its requests, so one after another the last connection waits for all of those on top of the
 rate limit. While one worker waits for Polar or queues on the warehouse's writer lock
 (writer_lock.py), another runs its orchestration. The workers' requests draw on the one budget

@@ -9,7 +9,7 @@ import pytest
 from benchmarks.many_connections import TARGET_RATIO, ManyConnectionsResult, measure
 from orchestration.cli.exit_codes import EXIT_PARTIAL
 
-# Slow, not in `make test`: twenty first syncs are ~3.3 CPU seconds each in the refresh (a
+# Slow, not in `make test`: twenty first syncs are ~4.6 CPU seconds each in the refresh (a
 # Dagster run of ~30 steps, five entity syncs) plus one dbt build: ~3 minutes on an idle 2-core
 # machine, 14.5 minutes while four other sessions loaded it (README, "Many connections").
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
