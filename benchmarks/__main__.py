@@ -22,6 +22,7 @@ BENCHMARKS = (
     "pipeline_speed",
     "analytics_build",
     "entity_sync",  # long: paced by Polar's 500 requests/minute, see its docstring
+    "many_connections",  # long: 1,000 accounts' first syncs at 500 requests/minute
     "demo_clone",  # a fresh clone's virtualenv and two `make demo` runs
     "test_suite",  # `make test` on a fresh clone: minutes
 )
@@ -35,6 +36,7 @@ TAKES_QUICK = {
     "pipeline_speed",
     "analytics_build",
     "entity_sync",
+    "many_connections",
 }
 
 

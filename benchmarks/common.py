@@ -5,9 +5,11 @@ loopback in temporary directories; nothing is written to the repository or $HOME
 """
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -179,3 +181,54 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[objec
             lines.append("  ".join("-" * w for w in widths))
     sys.stdout.write("\n".join(lines) + "\n\n")
     sys.stdout.flush()
+
+
+def cpu_seconds(usage: resource.struct_rusage) -> float:
+    """User + system CPU seconds of a getrusage answer."""
+    return usage.ru_utime + usage.ru_stime
+
+
+def tree_rss_mb(root: int) -> float:
+    """Resident memory of process `root` and all its descendants, in MB (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss_pages: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            statm = (entry / "statm").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+        rss_pages[int(entry.name)] = int(statm.split()[1])
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss_pages.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+class TreeMemoryPeaks:
+    """Polls the RSS of a process and its descendants in a thread: the peak MB per phase
+    (set `phase` as the process moves on)."""
+
+    def __init__(self, pid: int, phase: str, every_seconds: float = 0.2) -> None:
+        self.pid, self.phase, self.peaks = pid, phase, {phase: 0.0}
+        self._every, self._done = every_seconds, threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._done.wait(self._every):
+            phase = self.phase
+            self.peaks[phase] = max(self.peaks.get(phase, 0.0), tree_rss_mb(self.pid))
+
+    def __enter__(self) -> "TreeMemoryPeaks":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        self._thread.join()

@@ -38,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="every active connection (raw tables of each, then dbt and outputs once), "
         "one result line each",
     )
+    refresh.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        help="with --all: connections refreshed at once, each in its own process (default 2)",
+    )
     refresh.set_defaults(func=refresh_command)
 
     backfill = subparsers.add_parser(
@@ -61,6 +67,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.set_defaults(func=demo_command)
 
 
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return int(value)
+
+
 def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -77,9 +89,13 @@ def refresh_command(args: argparse.Namespace) -> int:
     # dbt reads the warehouse path from this variable; make it agree with ours.
     os.environ.setdefault("POLAR_METRICS_WAREHOUSE", str(settings.warehouse_path))
     if args.all:
-        from orchestration.cli.refresh_all import refresh_all
+        from orchestration.cli.refresh_all import DEFAULT_WORKERS, refresh_all
 
-        return refresh_all(settings, recent_only=args.recent)
+        workers = args.workers or DEFAULT_WORKERS
+        return refresh_all(settings, recent_only=args.recent, workers=workers)
+    if args.workers is not None:
+        print("--workers applies to `refresh --all` only.", file=sys.stderr)
+        return 2
     return run_or_join(
         settings.home,
         args.connection,
