@@ -5,6 +5,7 @@ Keys are `[schema, model]` (`marts/polar_metrics_daily`), so they never clash wi
 (models/staging/polar/_polar__sources.yml); dbt tests become asset checks.
 """
 
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.defs.common.automation import SEED_CONDITION, after_batch
 from orchestration.defs.common.pools import WAREHOUSE_POOL
 from orchestration.defs.dbt.child import stop_child
 from orchestration.defs.dbt.manifest import ensure_manifest
@@ -40,6 +42,24 @@ class PolarDbtTranslator(DagsterDbtTranslator):
         """Every dbt node belongs to `polar_marts`."""
         return GROUP_NAME
 
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        """Once after a batch of raw refreshes (common/automation.py); seeds when never built."""
+        if dbt_resource_props["resource_type"] == "seed":
+            return SEED_CONDITION
+        return after_batch(ignore=dg.AssetSelection.assets(*SEED_KEYS))
+
+
+def seed_keys(manifest_path: Path) -> list[dg.AssetKey]:
+    """The asset keys of the project's seeds."""
+    nodes = json.loads(manifest_path.read_text())["nodes"].values()
+    return [dg.AssetKey([n["schema"], n["name"]]) for n in nodes if n["resource_type"] == "seed"]
+
+
+MANIFEST = ensure_manifest()
+SEED_KEYS = seed_keys(MANIFEST)
+
 
 TRANSLATOR = PolarDbtTranslator(
     # Several raw tables are written by one raw asset, so several sources share its key.
@@ -50,7 +70,7 @@ TRANSLATOR = PolarDbtTranslator(
 
 
 @dbt_assets(
-    manifest=ensure_manifest(),
+    manifest=MANIFEST,
     project=dbt_project,
     dagster_dbt_translator=TRANSLATOR,
     pool=WAREHOUSE_POOL,
