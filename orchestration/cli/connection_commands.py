@@ -1,8 +1,8 @@
 """`polar-metrics connect | status | disconnect | keys generate | keys rotate`."""
 
 import argparse
-import os
 import json
+import os
 import sys
 from typing import Any
 
