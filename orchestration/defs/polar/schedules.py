@@ -43,11 +43,10 @@ def run_per_connection(
     names = connected_names(polar.settings())
     if not names:
         return dg.SkipReason("No connection: run `polar-metrics connect` first.")
-    tick = context.scheduled_execution_time
-    stamp = tick.isoformat() if tick else "manual"
+    tick = context.scheduled_execution_time.isoformat()
     for name in names:
         ensure_partition(context.instance, name)
-    return [dg.RunRequest(run_key=f"{stamp}:{name}", partition_key=name) for name in names]
+    return [dg.RunRequest(run_key=f"{tick}:{name}", partition_key=name) for name in names]
 
 
 @dg.schedule(
