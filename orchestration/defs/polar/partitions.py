@@ -21,13 +21,8 @@ CONNECTED_STATUSES = ("active", "needs_reauth")
 
 
 def polar_for(context: dg.AssetExecutionContext, polar: PolarResource) -> PolarResource:
-    """The resource bound to the step's connection: the partition key when there is one.
-
-    Without a partition (a direct `materialize` of one asset) the resource's own
-    `connection_name` is used.
-    """
-    if not context.has_partition_key:
-        return polar
+    """The resource bound to the step's connection, the partition key (its other settings,
+    from the environment or run config, kept)."""
     return polar.model_copy(update={"connection_name": context.partition_key})
 
 

@@ -3,8 +3,8 @@ connected connection, the partition sensor mirrors the token store, and a connec
 re-authorization fails its own partition at once with the fix (no call to Polar)."""
 
 import json
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
