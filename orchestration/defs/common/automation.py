@@ -24,9 +24,12 @@ def after_batch(ignore: dg.AssetSelection | None = None) -> dg.AutomationConditi
     ).with_label("after_batch")
 
 
-# A seed has no dependency: built when Dagster has never built it (a new instance); its
-# table exists from then on, and the marts that read it run after the raw data changes.
-SEED_CONDITION = AC.on_missing()
+# A seed has no dependency: built when this instance has no record of it (a new deployment)
+# or its CSV changed; the marts that read it do not wait for it (they follow the raw data).
+# `on_missing()` would not do: it only builds what goes missing after its first evaluation.
+SEED_CONDITION = ((AC.missing() | AC.code_version_changed()) & ~AC.in_progress()).with_label(
+    "seed_missing_or_changed"
+)
 
 polar_downstream_automation = dg.AutomationConditionSensorDefinition(
     "polar_downstream_automation",
