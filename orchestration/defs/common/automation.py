@@ -13,23 +13,12 @@ import dagster as dg
 AC = dg.AutomationCondition
 
 
-def after_batch(ignore: dg.AssetSelection | None = None) -> dg.AutomationCondition:
-    """True once after dependencies updated and none is queued or running (`ignore`: updates
-    that do not count, e.g. dbt seeds built on their own)."""
-    updated = AC.any_deps_updated()
-    if ignore is not None:
-        updated = updated.ignore(ignore)
+def after_batch() -> dg.AutomationCondition:
+    """True once after dependencies updated, when none is queued or running."""
     return (
-        updated.since_last_handled() & ~AC.any_deps_in_progress() & ~AC.in_progress()
+        AC.any_deps_updated().since_last_handled() & ~AC.any_deps_in_progress() & ~AC.in_progress()
     ).with_label("after_batch")
 
-
-# A seed has no dependency: built when this instance has no record of it (a new deployment)
-# or its CSV changed; the marts that read it do not wait for it (they follow the raw data).
-# `on_missing()` would not do: it only builds what goes missing after its first evaluation.
-SEED_CONDITION = ((AC.missing() | AC.code_version_changed()) & ~AC.in_progress()).with_label(
-    "seed_missing_or_changed"
-)
 
 polar_downstream_automation = dg.AutomationConditionSensorDefinition(
     "polar_downstream_automation",
