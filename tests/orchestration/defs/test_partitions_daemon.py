@@ -118,6 +118,7 @@ def daemon_home(
             log.close()
 
 
+@pytest.mark.timeout(3 * TIMEOUT)
 def test_schedule_launches_one_queued_run_per_partition_and_dbt_once(
     daemon_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
