@@ -16,7 +16,7 @@ from connectors.polar.token_store import TokenStore
 from orchestration.cli.headless import connect_headless
 from orchestration.defs.common.resources import WarehouseResource
 from orchestration.defs.polar.assets import polar_metrics_daily, polar_organizations
-from orchestration.defs.polar.partitions import PARTITIONS_NAME
+from orchestration.defs.polar.partitions import PARTITIONS_NAME, mirror_on_dagster_home
 from orchestration.defs.polar.resources import PolarResource
 from orchestration.defs.polar.schedules import polar_daily_refresh, polar_hourly_today
 from orchestration.defs.polar.sensors import polar_connection_partitions, polar_connection_sensor
@@ -136,3 +136,20 @@ def test_needs_reauth_partition_fails_at_once_with_the_fix(
     message = failures[0].step_failure_data.error.message
     assert "'second'" in message and "polar-metrics connect --connection second" in message
     assert sum(two_accounts.control("GET", "stats")["requests"].values()) == before
+
+
+def test_connect_and_disconnect_mirror_the_partition_on_dagster_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `connect` and `disconnect` call: the partition appears once (idempotent) and goes,
+    on the instance DAGSTER_HOME names; without DAGSTER_HOME nothing is touched."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    mirror_on_dagster_home("acme", connected=True)  # no instance: nothing to do, no error
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    mirror_on_dagster_home("acme", connected=True)
+    mirror_on_dagster_home("acme", connected=True)
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_dynamic_partitions(PARTITIONS_NAME) == ["acme"]
+    mirror_on_dagster_home("acme", connected=False)
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_dynamic_partitions(PARTITIONS_NAME) == []
