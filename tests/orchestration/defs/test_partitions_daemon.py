@@ -89,6 +89,10 @@ def daemon_home(
     """DAGSTER_HOME with the queued coordinator, and `dagster-daemon run` on the workspace."""
     home = tmp_path_factory.mktemp("dagster_home")
     (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    # Create the instance's SQLite storage now: the daemon and its code server doing it at once
+    # can record two schema heads, and then neither loads.
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
     env = {
         **os.environ,
         **three_accounts.env,
