@@ -174,8 +174,14 @@ def test_schedule_launches_one_queued_run_per_partition_and_dbt_once(
         dbt_run = instance.get_run_by_id(built.run_id)
         assert dbt_run is not None
         assert dbt_run.tags.get("dagster/sensor_name") == "polar_downstream_automation"
+
+        def finished(run_id: str = built.run_id) -> bool:
+            run = instance.get_run_by_id(run_id)
+            return run is not None and run.is_finished
+
+        wait_for("the dbt and outputs run to finish", finished, describe)
         time.sleep(70)  # two more sensor intervals: no second build of the same batch
         records = instance.fetch_materializations(MART, limit=10).records
         assert len(records) == 1, f"dbt built {len(records)} times for one batch"
         dashboards = instance.fetch_materializations(dg.AssetKey("polar_dashboard"), limit=10)
-        assert len(dashboards.records) == 1, describe()
+        assert [r.run_id for r in dashboards.records] == [built.run_id], describe()
