@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -87,6 +88,7 @@ def run_connect(args: argparse.Namespace) -> int:
         login_hint=args.login_hint,
     )
     print(f"Connected {connection.name!r}.")
+    _mirror_partition(args.connection, connected=True)
     _print_organizations(connection.organizations())
     return 0
 
@@ -153,9 +155,19 @@ def run_disconnect(args: argparse.Namespace) -> int:
         print(f"Could not revoke at Polar: {outcome.detail}")
     print(f"Deleted the stored tokens; {args.connection!r} is now disconnected.")
     print(REMOVE_APP_HINT)
+    _mirror_partition(args.connection, connected=False)
     if args.purge:
         return purge_data(settings, args.connection)
     return mark_disconnected(settings, args.connection)
+
+
+def _mirror_partition(name: str, *, connected: bool) -> None:
+    """The connection's Dagster partition added or deleted on DAGSTER_HOME's instance (no
+    Dagster import without one: the partition sensor reconciles whatever starts later)."""
+    if os.environ.get("DAGSTER_HOME"):
+        from orchestration.defs.polar.partitions import mirror_on_dagster_home
+
+        mirror_on_dagster_home(name, connected=connected)
 
 
 def run_keys_generate(args: argparse.Namespace) -> int:

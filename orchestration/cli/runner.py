@@ -9,6 +9,7 @@ import dagster as dg
 from dagster._utils.error import SerializableErrorInfo
 
 from orchestration.cli.interrupts import interrupt_next_dagster_step
+from orchestration.defs.polar.partitions import ensure_partition
 
 REFRESH_JOB = "polar_refresh_job"
 RECENT_JOB = "polar_recent_refresh_job"
@@ -85,7 +86,8 @@ def run_refresh(
     should_stop: Callable[[], bool] | None = None,
     job_name: str | None = None,
 ) -> PipelineReport:
-    """Materialize every asset (raw, dbt, outputs) in-process for one connection.
+    """Materialize every asset (raw, dbt, outputs) in-process for one connection: the raw
+    assets as the connection's partition (added to the instance first when missing).
 
     When `should_stop()` turns true, the steps after the current one are interrupted;
     `job_name` picks another job of the same graph (e.g. only the downstream rebuild).
@@ -97,14 +99,22 @@ def run_refresh(
     job_name = job_name or (RECENT_JOB if recent_only else REFRESH_JOB)
     job = resolve_refresh_job(defs, job_name, on_step, should_stop)
     run_config = {
+        # The partition picks the connection the raw steps refresh; the resource's name stays
+        # the connection the unpartitioned outputs show on the main dashboard.
         "resources": {"polar": {"config": {"connection_name": connection_name}}},
         # Step outcomes are reported through `on_step` and the report; keep Dagster's own
         # console (tracebacks included) for what is worse than a step failure.
         "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
     }
+    partitioned = job.partitions_def is not None
     with _instance(instance) as active:
+        if partitioned:
+            ensure_partition(active, connection_name)
         result = job.execute_in_process(
-            run_config=run_config, instance=active, raise_on_error=False
+            run_config=run_config,
+            instance=active,
+            raise_on_error=False,
+            partition_key=connection_name if partitioned else None,
         )
     return _report(result)
 

@@ -1,5 +1,6 @@
 """Helpers shared by the extraction tests: materialize the real raw assets, read results."""
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -8,14 +9,26 @@ import dagster as dg
 
 from orchestration.defs.common.resources import WarehouseResource
 from orchestration.defs.polar.assets import polar_metrics_daily, polar_organizations
+from orchestration.defs.polar.partitions import ensure_partition
 from orchestration.defs.polar.resources import PolarResource
 from tests.orchestration.conftest import query
 
 
+def materialize_partition(
+    assets: Sequence[dg.AssetsDefinition], connection_name: str = "default", **run: Any
+) -> dg.ExecuteInProcessResult:
+    """Materialize raw assets as the connection's partition, on an ephemeral instance that has
+    it (as the schedules and the CLI run them)."""
+    instance = dg.DagsterInstance.ephemeral()
+    ensure_partition(instance, connection_name)
+    return dg.materialize(assets, instance=instance, partition_key=connection_name, **run)
+
+
 def materialize_raw(**polar_config: Any) -> dg.ExecuteInProcessResult:
     """Materialize `polar_organizations` -> `polar_metrics_daily` (and their checks)."""
-    return dg.materialize(
+    return materialize_partition(
         [polar_organizations, polar_metrics_daily],
+        polar_config.get("connection_name", "default"),
         resources={"polar": PolarResource(**polar_config), "warehouse": WarehouseResource()},
         raise_on_error=False,
     )

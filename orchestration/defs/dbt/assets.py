@@ -14,9 +14,11 @@ from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
+    DbtProject,
     dbt_assets,
 )
 
+from orchestration.defs.common.automation import after_batch
 from orchestration.defs.common.pools import WAREHOUSE_POOL
 from orchestration.defs.dbt.child import stop_child
 from orchestration.defs.dbt.manifest import ensure_manifest
@@ -40,6 +42,30 @@ class PolarDbtTranslator(DagsterDbtTranslator):
         """Every dbt node belongs to `polar_marts`."""
         return GROUP_NAME
 
+    def get_asset_spec(
+        self,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetSpec:
+        """dbt's spec; a seed also follows `polar_organizations` (SEEDS_FOLLOW)."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if unique_id.startswith("seed."):
+            spec = spec.merge_attributes(deps=[SEEDS_FOLLOW])
+        return spec
+
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        """Every node once after a batch of raw refreshes (common/automation.py)."""
+        return after_batch()
+
+
+# A seed has no dependency, so no automation condition would ever start it; built alone it
+# would also run the dbt tests that read models not built yet. It follows every batch with the
+# models instead, in the same dbt build (as `polar-metrics refresh`, whose build always seeds).
+SEEDS_FOLLOW = dg.AssetKey("polar_organizations")
+MANIFEST = ensure_manifest()
 
 TRANSLATOR = PolarDbtTranslator(
     # Several raw tables are written by one raw asset, so several sources share its key.
@@ -50,7 +76,7 @@ TRANSLATOR = PolarDbtTranslator(
 
 
 @dbt_assets(
-    manifest=ensure_manifest(),
+    manifest=MANIFEST,
     project=dbt_project,
     dagster_dbt_translator=TRANSLATOR,
     pool=WAREHOUSE_POOL,

@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from connectors.polar.errors import PolarError
+from orchestration.defs.common.automation import after_batch
 from orchestration.defs.common.pools import OWNERS, WAREHOUSE_POOL
 from orchestration.defs.common.resources import WarehouseResource
 from orchestration.defs.polar.resources import PolarResource
@@ -42,6 +43,7 @@ def dashboard_path(warehouse: WarehouseResource) -> Path:
     key="polar_dashboard",
     group_name=GROUP,
     deps=MART_KEYS,
+    automation_condition=after_batch(),
     kinds={"html", "duckdb"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.defs.common.automation import after_batch
 from orchestration.defs.common.pools import OWNERS, WAREHOUSE_POOL
 from orchestration.defs.common.resources import WarehouseResource
 from orchestration.defs.outputs.assets import GROUP, MART_KEYS
@@ -18,6 +19,7 @@ from orchestration.warehouse.writer_lock import writer_lock
     key="polar_serving_copy",
     group_name=GROUP,
     deps=MART_KEYS,
+    automation_condition=after_batch(),
     kinds={"duckdb"},
     owners=OWNERS,
     pool=WAREHOUSE_POOL,

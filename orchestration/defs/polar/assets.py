@@ -11,6 +11,7 @@ from connectors.polar.errors import NeedsReauthError, PolarError
 from orchestration.defs.common.pools import OWNERS, WAREHOUSE_POOL
 from orchestration.defs.common.resources import WarehouseResource
 from orchestration.defs.polar import checks
+from orchestration.defs.polar.partitions import connection_partitions, polar_for
 from orchestration.defs.polar.resources import PolarResource
 from orchestration.extract.metrics import RefreshOutcome, refresh_metrics, scope_table_markdown
 from orchestration.extract.organizations import record_connection_status, sync_organizations
@@ -49,6 +50,7 @@ def connection_failure(
 
 @dg.asset(
     group_name=GROUP,
+    partitions_def=connection_partitions,
     kinds=KINDS,
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
@@ -62,6 +64,7 @@ def polar_organizations(
     context: dg.AssetExecutionContext, polar: PolarResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """Discover organizations and store them with the connection metadata."""
+    polar = polar_for(context, polar)
     connection = usable_connection(polar, warehouse)
     settings = polar.settings()
     try:
@@ -107,6 +110,7 @@ class MetricsRefreshConfig(dg.Config):
 @dg.asset(
     deps=[polar_organizations],
     group_name=GROUP,
+    partitions_def=connection_partitions,
     kinds=KINDS,
     owners=OWNERS,
     pool=WAREHOUSE_POOL,
@@ -127,6 +131,7 @@ def polar_metrics_daily(
     warehouse: WarehouseResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Fetch the window for every active organization and `all`; replace it per organization."""
+    polar = polar_for(context, polar)
     connection = usable_connection(polar, warehouse)
     settings = polar.settings()
     window = polar.window()

@@ -25,6 +25,7 @@ from orchestration.defs.polar.assets import (
     usable_connection,
 )
 from orchestration.defs.polar.entity_checks import check_specs, entity_check_results
+from orchestration.defs.polar.partitions import connection_partitions, polar_for
 from orchestration.defs.polar.resources import PolarResource
 from orchestration.extract.entities import (
     PROGRESS_LOGGER,
@@ -57,6 +58,7 @@ def entity_asset(entity: str, deps: Sequence[dg.AssetsDefinition] = ()) -> dg.As
         name=name,
         deps=[polar_organizations, *deps],
         group_name=GROUP,
+        partitions_def=connection_partitions,
         kinds=KINDS,
         owners=OWNERS,
         pool=WAREHOUSE_POOL,
@@ -71,7 +73,7 @@ def entity_asset(entity: str, deps: Sequence[dg.AssetsDefinition] = ()) -> dg.As
     def sync_asset(
         context: dg.AssetExecutionContext, polar: PolarResource, warehouse: WarehouseResource
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        outcome = run_sync(context, entity, polar, warehouse)
+        outcome = run_sync(context, entity, polar_for(context, polar), warehouse)
         yield dg.MaterializeResult(metadata=entity_metadata(outcome))
         yield from entity_check_results(name, outcome)
 

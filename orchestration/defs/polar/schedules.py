@@ -1,13 +1,19 @@
-"""Schedules: the daily full refresh and the hourly refresh of yesterday and today."""
+"""Schedules: per connection partition, the daily raw refresh and the hourly refresh of today.
+
+Each tick requests one run of the raw-only job per connected connection (the token store's
+`active` and `needs_reauth` ones); the dbt marts and outputs follow once after the batch
+(their automation condition, automation.py). A connection that needs re-authorization is
+requested too: its run fails at once with the fix, and only its own partition fails.
+"""
 
 import os
 
 import dagster as dg
 
 from connectors.polar.config import PolarSettings
-from orchestration.defs.polar.jobs import polar_recent_refresh_job, polar_refresh_job
+from orchestration.defs.polar.jobs import polar_raw_recent_job, polar_raw_refresh_job
+from orchestration.defs.polar.partitions import connected_names, ensure_partition
 from orchestration.defs.polar.resources import PolarResource
-from orchestration.defs.polar.sensors import connection_problem
 
 DAILY_CRON = os.environ.get("POLAR_METRICS_REFRESH_CRON", "0 6 * * *")
 HOURLY_CRON = os.environ.get("POLAR_METRICS_HOURLY_CRON", "0 * * * *")
@@ -29,32 +35,41 @@ def reporting_timezone() -> str:
         return "UTC"
 
 
-def refresh_or_skip(polar: PolarResource) -> dg.RunRequest | dg.SkipReason:
-    """A run, or a skip that says how to fix the connection (no run that is sure to fail)."""
-    problem = connection_problem(polar)
-    return dg.SkipReason(problem) if problem else dg.RunRequest()
+def run_per_connection(
+    context: dg.ScheduleEvaluationContext, polar: PolarResource
+) -> list[dg.RunRequest] | dg.SkipReason:
+    """One run per connected connection's partition (added first when `connect` ran without
+    DAGSTER_HOME and the partition sensor has not caught up yet)."""
+    names = connected_names(polar.settings())
+    if not names:
+        return dg.SkipReason("No connection: run `polar-metrics connect` first.")
+    tick = context.scheduled_execution_time.isoformat()
+    for name in names:
+        ensure_partition(context.instance, name)
+    return [dg.RunRequest(run_key=f"{tick}:{name}", partition_key=name) for name in names]
 
 
 @dg.schedule(
-    job=polar_refresh_job,
+    job=polar_raw_refresh_job,
     cron_schedule=DAILY_CRON,
     execution_timezone=reporting_timezone(),
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description=(
         "Daily full refresh (POLAR_METRICS_REFRESH_CRON, default 06:00 in the reporting "
-        "timezone): organizations, the 90-day metrics window, dbt marts and outputs. Skipped with "
-        "the fix when the connection needs re-authorization."
+        "timezone): one run per connection partition (organizations, the 90-day metrics "
+        "window, entities); dbt marts and outputs follow once after the batch. A connection "
+        "that needs re-authorization fails its own partition with the fix."
     ),
 )
 def polar_daily_refresh(
     context: dg.ScheduleEvaluationContext, polar: PolarResource
-) -> dg.RunRequest | dg.SkipReason:
-    """The daily refresh of everything."""
-    return refresh_or_skip(polar)
+) -> list[dg.RunRequest] | dg.SkipReason:
+    """The daily refresh of every connection."""
+    return run_per_connection(context, polar)
 
 
 @dg.schedule(
-    job=polar_recent_refresh_job,
+    job=polar_raw_recent_job,
     cron_schedule=HOURLY_CRON,
     execution_timezone=reporting_timezone(),
     default_status=(
@@ -63,12 +78,13 @@ def polar_daily_refresh(
         else dg.DefaultScheduleStatus.STOPPED
     ),
     description=(
-        "Hourly refresh of yesterday and today (POLAR_METRICS_HOURLY_CRON), so 'today so far' "
-        "stays current during the day; running unless POLAR_METRICS_HOURLY_REFRESH=off."
+        "Hourly refresh of yesterday and today per connection partition "
+        "(POLAR_METRICS_HOURLY_CRON), so 'today so far' stays current during the day; running "
+        "unless POLAR_METRICS_HOURLY_REFRESH=off."
     ),
 )
 def polar_hourly_today(
     context: dg.ScheduleEvaluationContext, polar: PolarResource
-) -> dg.RunRequest | dg.SkipReason:
-    """The hourly refresh of the most recent days."""
-    return refresh_or_skip(polar)
+) -> list[dg.RunRequest] | dg.SkipReason:
+    """The hourly refresh of the most recent days of every connection."""
+    return run_per_connection(context, polar)

@@ -34,6 +34,7 @@ from tests.fake_polar.server import in_front_of, serve
 from tests.fake_polar.world import FakeWorld
 from tests.orchestration.conftest import query
 from tests.orchestration.extract.entity_helpers import ENTITIES, listed_ids, stored_ids
+from tests.orchestration.helpers import materialize_partition
 
 HISTORY_DAYS = 100
 
@@ -77,7 +78,7 @@ def entity_polar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EntityPol
 
 def materialize_entities(**run: Any) -> dg.ExecuteInProcessResult:
     """Organizations, then the five entity assets (and their checks)."""
-    return dg.materialize(
+    return materialize_partition(
         [polar_organizations, *ENTITY_ASSETS],
         resources={"polar": PolarResource(), "warehouse": WarehouseResource()},
         raise_on_error=False,

@@ -36,5 +36,5 @@ def test_hourly_today_refresh_runs_unless_switched_off(
         reload_schedules.setenv("POLAR_METRICS_HOURLY_REFRESH", setting)
     reloaded = importlib.reload(schedules)
     assert reloaded.polar_hourly_today.default_status == status
-    assert reloaded.polar_hourly_today.job_name == "polar_recent_refresh_job"
+    assert reloaded.polar_hourly_today.job_name == "polar_raw_recent_job"
     assert reloaded.polar_daily_refresh.default_status == dg.DefaultScheduleStatus.RUNNING

@@ -5,6 +5,7 @@ Each test mutates the emulator, so each gets its own (fast to start) emulator an
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -123,8 +124,13 @@ def test_needs_reauth_fails_once_with_the_fix_and_schedules_skip(
     with dg.build_sensor_context(resources=resources) as context:
         tick = polar_connection_sensor(context)
     assert isinstance(tick, dg.SkipReason) and "polar-metrics connect" in tick.skip_message
-    with dg.build_schedule_context(resources=resources) as context:
+    # The schedule still requests its partition: that run fails at once the same clear way
+    # (test_connection_partitions.py), failing only this connection's partition.
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(
+            instance=instance, resources=resources, scheduled_execution_time=datetime.now(UTC)
+        ) as context,
+    ):
         scheduled = polar_daily_refresh(context)
-    assert isinstance(scheduled, dg.SkipReason) and "needs re-authorization" in (
-        scheduled.skip_message or ""
-    )
+    assert isinstance(scheduled, list) and [r.partition_key for r in scheduled] == ["default"]

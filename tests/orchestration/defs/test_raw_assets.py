@@ -20,6 +20,7 @@ from tests.orchestration.helpers import (
     active_org_ids,
     check_results,
     latest_refresh,
+    materialize_partition,
     materialize_raw,
     metric_values,
     metrics_metadata,
@@ -190,7 +191,7 @@ def test_recent_refresh_rewrites_yesterday_and_today_only(
 ) -> None:
     assert materialize_raw().success
     _, start, end, *_ = latest_refresh(warehouse_path)
-    result = dg.materialize(
+    result = materialize_partition(
         [polar_organizations, polar_metrics_daily],
         resources={"polar": PolarResource(), "warehouse": WarehouseResource()},
         run_config={"ops": {"polar_metrics_daily": {"config": {"recent_only": True}}}},
@@ -212,9 +213,12 @@ def test_connection_sensor_requests_one_refresh_when_the_connection_recovers(
     polar: EmulatedPolar,
 ) -> None:
     resources = {"polar": PolarResource()}
-    with dg.build_sensor_context(resources=resources, cursor="needs_reauth") as context:
+    was_down = json.dumps({"default": "needs_reauth"})
+    with dg.build_sensor_context(resources=resources, cursor=was_down) as context:
         recovered = polar_connection_sensor(context)
-    assert isinstance(recovered, dg.SensorResult) and len(recovered.run_requests or []) == 1
-    with dg.build_sensor_context(resources=resources, cursor="active") as context:
+    assert isinstance(recovered, dg.SensorResult)
+    assert [r.partition_key for r in recovered.run_requests or []] == ["default"]
+    was_up = json.dumps({"default": "active"})
+    with dg.build_sensor_context(resources=resources, cursor=was_up) as context:
         steady = polar_connection_sensor(context)
     assert isinstance(steady, dg.SkipReason)

@@ -91,6 +91,15 @@ def test_custom_range_job_reports_the_source_and_totals(
         raise_on_error=False,
     )
     assert not bad.success
+    # The run config names the connection: one that does not exist fails with the fix.
+    elsewhere = {"start": str(end), "end": str(end), "connection": "nowhere"}
+    other = polar_custom_range_job.execute_in_process(
+        run_config={"ops": {"polar_custom_range": {"config": elsewhere}}},
+        resources={"polar": PolarResource()},
+        raise_on_error=False,
+    )
+    [failure] = [e for e in other.all_events if e.is_step_failure]
+    assert "polar-metrics connect --connection nowhere" in failure.step_failure_data.error.message
 
 
 def test_backfill_writes_history_before_the_window_and_resumes(

@@ -93,9 +93,11 @@ def load_raw(scenario: str) -> None:
     from orchestration.defs.common.resources import WarehouseResource
     from orchestration.defs.polar.assets import polar_metrics_daily, polar_organizations
     from orchestration.defs.polar.resources import PolarResource
+    from tests.orchestration.helpers import materialize_partition
 
-    result = dg.materialize(
+    result = materialize_partition(
         [polar_organizations, polar_metrics_daily],
+        scenario,
         resources={
             "polar": PolarResource(connection_name=scenario),
             "warehouse": WarehouseResource(),

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from orchestration.defs.polar.partitions import ensure_partition
 from orchestration.warehouse.schema import ALL_SCOPE
 from tests.orchestration.conftest import EmulatedPolar, emulated_polar, query
 from tests.orchestration.warehouse.multiprocess_job import full_refresh_job
@@ -68,11 +69,13 @@ def test_whole_graph_with_multiprocess_executor_never_hits_a_lock(
     home.mkdir()
     shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")  # the shipped pool config
     with dg.DagsterInstance.from_config(str(home)) as instance:
+        ensure_partition(instance, "default")
         for _ in range(RUNS):
             result = dg.execute_job(
                 dg.reconstructable(full_refresh_job),
                 instance=instance,
                 run_config=MULTIPROCESS,
+                tags={"dagster/partition": "default"},  # the connection's partition
             )
             messages = all_messages(instance, result.run_id)
             assert not [m for m in messages if any(word in m for word in LOCK_WORDS)]
