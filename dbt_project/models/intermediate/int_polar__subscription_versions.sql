@@ -47,7 +47,7 @@ changes as (
 versions as (
     select
         *,
-        -- Each version no earlier than any row seen before it (clocks never run backwards).
+        -- Each version no earlier than the versions before it (clocks never run backwards).
         max(coalesce(modified_at, seen_at)) over (
             partition by connection_name, subscription_id order by seen_number
             rows between unbounded preceding and current row
