@@ -140,14 +140,12 @@ def cohort_retention(
     """The last MONTHS_SHOWN + 1 cohorts, months 0..COHORT_MONTHS after the first payment."""
     rows = fetch_dicts(
         con,
-        "select cohort_month, months_since_start, sum(cohort_customers) as cohort_customers, "
-        "sum(retained_customers) as retained_customers, "
-        "sum(retained_mrr) / nullif(sum(cohort_starting_mrr), 0) as revenue_retention "
-        "from marts.polar_cohort_retention where connection_name = ? and (? = 'all' or "
-        "organization_id = ?) and months_since_start <= ? and cohort_month >= "
+        "select cohort_month, months_since_start, cohort_customers, retained_customers, "
+        "revenue_retention from marts.polar_cohort_retention where connection_name = ? "
+        "and organization_id = ? and months_since_start <= ? and cohort_month >= "
         "(select max(cohort_month) from marts.polar_cohort_retention where connection_name = ?) "
-        f"- interval {MONTHS_SHOWN} month group by all order by cohort_month, months_since_start",
-        [connection, scope, scope, COHORT_MONTHS, connection],
+        f"- interval {MONTHS_SHOWN} month order by cohort_month, months_since_start",
+        [connection, scope, COHORT_MONTHS, connection],
     )
     return [
         CohortCell(
@@ -167,22 +165,17 @@ def cohort_retention(
 def trial_months(
     con: duckdb.DuckDBPyConnection, connection: str, scope: str = ALL_SCOPE
 ) -> list[TrialMonth]:
-    """Trials by the month they started: the last MONTHS_SHOWN complete months and this one.
-
-    A median cannot be added up: for `all` it is shown only when one organization had trials.
-    """
-    counts = ("trials_started", "converted", "canceled_during_trial", "payment_failed",
-              "still_trialing")  # fmt: skip
-    sums = ", ".join(f"sum({name})::bigint as {name}" for name in counts)
+    """Trials by the month they started: the last MONTHS_SHOWN complete months and this one
+    (`all`: the mart's rows over every organization, its median over all their trials)."""
     rows = fetch_dicts(
         con,
-        f"select period_start, {sums}, case when count(*) = 1 then "
-        "any_value(median_days_to_convert) end as median_days_to_convert "
-        "from marts.polar_trial_conversion where connection_name = ? and (? = 'all' or "
-        "organization_id = ?) and period = 'month' and period_start >= "
+        "select period_start, trials_started, converted, canceled_during_trial, payment_failed, "
+        "still_trialing, median_days_to_convert "
+        "from marts.polar_trial_conversion where connection_name = ? and organization_id = ? "
+        "and period = 'month' and period_start >= "
         "(select max(period_start) from marts.polar_trial_conversion where connection_name = ?) "
-        f"- interval {MONTHS_SHOWN} month group by all order by period_start",
-        [connection, scope, scope, connection],
+        f"- interval {MONTHS_SHOWN} month order by period_start",
+        [connection, scope, connection],
     )
     return [
         TrialMonth(

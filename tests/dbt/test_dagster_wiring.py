@@ -31,6 +31,7 @@ MARTS = (
     "polar_entity_reconciliation",
 )
 ENTITIES = ("products", "customers", "subscriptions", "orders", "refunds")
+SNAPSHOT = dg.AssetKey(["history", "polar_subscription_history"])
 
 
 def test_models_are_keyed_by_schema_and_name_in_the_polar_marts_group() -> None:
@@ -38,6 +39,8 @@ def test_models_are_keyed_by_schema_and_name_in_the_polar_marts_group() -> None:
     for mart in MARTS:
         assert specs[dg.AssetKey(["marts", mart])].group_name == GROUP_NAME
     assert dg.AssetKey(["staging", "stg_polar__metrics"]) in specs
+    # The amount history is a dbt snapshot: an asset too, built by the same `dbt build`.
+    assert specs[SNAPSHOT].group_name == GROUP_NAME
     # The raw asset `polar_metrics_daily` keeps its own key; the mart never clashes with it.
     assert dg.AssetKey("polar_metrics_daily") not in specs
 
@@ -98,6 +101,7 @@ def test_materializing_the_dbt_assets_builds_the_marts_and_passes_every_check(
     assert list((tmp_path / "dbt" / "runs").glob("*/run_results.json"))
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     assert {dg.AssetKey(["marts", mart]) for mart in MARTS} <= materialized
+    assert SNAPSHOT in materialized
     evaluations = result.get_asset_check_evaluations()
     assert evaluations and all(evaluation.passed for evaluation in evaluations)
     assert query(warehouse, "select count(*) from marts.polar_currency_check") == [(1,)]
@@ -128,4 +132,12 @@ def test_manifest_is_stale_after_any_project_file_changes(tmp_path: Path) -> Non
     assert manifest_is_current(project)
 
     model.write_text("select 2")  # an edit after the last parse
+    assert not manifest_is_current(project)
+
+    (tmp_path / "snapshots").mkdir()
+    snapshot = tmp_path / "snapshots" / "probe.yml"
+    snapshot.write_text("snapshots: []\n")
+    os.utime(model, (1, 1))
+    os.utime(project.manifest_path, (5, 5))
+    os.utime(snapshot, (10, 10))  # only the snapshot changed after the last parse
     assert not manifest_is_current(project)

@@ -2,20 +2,29 @@
 refresh, then the entity sync, then the real `dbt build`): MRR rebuilt from the subscriptions
 (marts.polar_subscription_mrr, through the movements bridge) equals Polar's own
 monthly_recurring_revenue and active_subscriptions on every day, the monthly movements add up
-to the change of Polar's MRR, and one subscription changed after Polar computed its metrics
-fails the reconciliation check on exactly the days it counts."""
+to the change of Polar's MRR, one subscription changed after Polar computed its metrics
+fails the reconciliation check on exactly the days it counts, and a price change made at Polar
+between two refreshes is expansion of exactly its difference on its day."""
 
 import shutil
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import httpx
 import pytest
 
+from connectors.polar.config import PolarSettings
+from orchestration.extract.entities import ENTITY_ORDER, sync_entity
+from orchestration.extract.entity_run import SyncPolicy
+from orchestration.extract.metrics import refresh_metrics
+from orchestration.extract.organizations import sync_organizations
+from orchestration.extract.scopes import metrics_window
 from tests.dbt.conftest import query
 from tests.dbt.dbt_runner import WAREHOUSE_FILE_NAME, DbtSession
-from tests.dbt.emulated_warehouse import EmulatedWarehouse, emulated_warehouse
+from tests.dbt.emulated_warehouse import CONNECTION, EmulatedWarehouse, emulated_warehouse
+from tests.fake_polar.fixtures import TEST_PII
 
 EXACT_CHECK = "assert_entities_reconcile_exactly_on_the_emulator"
 BRIDGE_CHECK = "assert_mrr_bridge_is_exact"
@@ -151,6 +160,132 @@ def test_one_changed_subscription_fails_the_reconciliation_on_exactly_its_days(
     assert {(row[0], row[1]) for row in failures} == expected
     assert {(row[2], row[3]) for row in failures} == {("monthly_recurring_revenue", MORE_CENTS)}
     assert all("monthly_recurring_revenue from the entities" in row[4] for row in failures)
+
+
+@pytest.mark.slow  # a second refresh and a whole `dbt build`: ~65 s on the shared machine
+def test_a_price_change_between_refreshes_is_expansion_of_exactly_its_difference(
+    emulated: EmulatedWarehouse, dbt_session: DbtSession, tmp_path: Path
+) -> None:
+    """After the first refresh, a monthly USD subscription's amount is raised at the emulator
+    (`PATCH /__emulator__/subscriptions/{id}`: new amount, modified_at now). The next refresh
+    and build (on a copy of the warehouse) keep both versions in the snapshot; the
+    subscription's MRR steps up by exactly the difference today, its customer's movement
+    today is expansion of exactly that, the movements' closing MRR today equals Polar's MRR,
+    yesterday's is Polar's minus the difference (Polar values past days at the current amount,
+    the movements at each day's own), and the bridge and the exact reconciliation still pass.
+    (The emulator's module-scoped warehouse is untouched: this test works on a copy.)"""
+    path = tmp_path / WAREHOUSE_FILE_NAME
+    shutil.copy(emulated.path, path)
+    today = emulated.today
+    subscription_id, customer_id, amount = query(
+        path,
+        """
+        select mrr.subscription_id, mrr.customer_id, mrr.amount
+        from marts.polar_subscription_mrr as mrr
+        inner join marts.polar_subscriptions as subscriptions
+            using (connection_name, subscription_id)
+        where mrr.currency = 'usd' and mrr.recurring_interval = 'month'
+            and mrr.recurring_interval_count = 1 and not mrr.is_trialing
+            and mrr.valid_to is null and mrr.valid_from < ? and subscriptions.ends_at is null
+            and subscriptions.status = 'active'
+            and (select count(*) from marts.polar_subscriptions as others
+                 where others.customer_id = mrr.customer_id) = 1
+        order by mrr.valid_from limit 1
+        """,
+        [today - timedelta(days=1)],
+    )[0]
+    settings = PolarSettings.from_env()
+    emulator = settings.environment.api_base_url
+    changed = httpx.patch(
+        f"{emulator}/__emulator__/subscriptions/{subscription_id}",
+        json={"amount": amount + MORE_CENTS},
+        timeout=30,
+    )
+    assert changed.status_code == 200, changed.text
+    now = datetime.fromisoformat(httpx.get(f"{emulator}/__emulator__/clock").json()["now"])
+
+    _refresh(emulated, path, settings, now)
+    outcome = dbt_session.build(path, tmp_path)
+
+    assert outcome.statuses[BRIDGE_CHECK] == "pass"
+    assert outcome.statuses[EXACT_CHECK] == "pass"
+    assert query(
+        path,
+        "select amount from history.polar_subscription_history where subscription_id = ? "
+        "order by dbt_valid_from",
+        [subscription_id],
+    ) == [(amount,), (amount + MORE_CENTS,)]
+    segments = query(
+        path,
+        "select valid_from, segment_start_reason, mrr, mrr_at_current_amount "
+        "from marts.polar_subscription_mrr where subscription_id = ? order by valid_from",
+        [subscription_id],
+    )
+    assert segments[-1][:2] == (today, "amount_change")
+    assert segments[-1][2] - segments[-2][2] == MORE_CENTS
+    assert {row[3] for row in segments} == {amount + MORE_CENTS}
+    assert query(
+        path,
+        "select movement, movement_mrr, fx_impact "
+        "from intermediate.int_polar__customer_mrr_changes "
+        "where customer_key = ? and change_date = ?",
+        [customer_id, today],
+    ) == [("expansion", MORE_CENTS, 0)]
+    compared = query(
+        path,
+        """
+        select movements."date", movements.closing_mrr, daily.monthly_recurring_revenue,
+            movements.expansion_mrr
+        from marts.polar_mrr_movements as movements
+        inner join marts.polar_metrics_daily as daily
+            using (connection_name, organization_id, "date")
+        inner join marts.polar_subscriptions as subscriptions
+            on subscriptions.connection_name = movements.connection_name
+            and subscriptions.organization_id = movements.organization_id
+        where subscriptions.subscription_id = ? and movements."date" >= ?
+        order by 1
+        """,
+        [subscription_id, today - timedelta(days=1)],
+    )
+    (yesterday, closing_yesterday, polar_yesterday, _), (day, closing, polar, expansion) = compared
+    assert (yesterday, day) == (today - timedelta(days=1), today)
+    assert closing == polar
+    assert closing_yesterday == polar_yesterday - MORE_CENTS
+    assert expansion >= MORE_CENTS
+
+
+def _refresh(
+    emulated: EmulatedWarehouse, path: Path, settings: PolarSettings, now: datetime
+) -> None:
+    """The second refresh into `path`, as the first: metrics window, then every entity."""
+    organizations = sync_organizations(
+        emulated.client,
+        warehouse_path=path,
+        connection_name=CONNECTION,
+        environment=settings.environment.name,
+        connection_status="active",
+    )
+    refresh_metrics(
+        emulated.client,
+        warehouse_path=path,
+        connection_name=CONNECTION,
+        organizations=organizations,
+        timezone=emulated.timezone,
+        window=metrics_window(emulated.today, settings.window_days),
+        concurrency=4,
+    )
+    for entity in ENTITY_ORDER:
+        sync_entity(
+            emulated.client,
+            warehouse_path=path,
+            connection_name=CONNECTION,
+            organizations=organizations,
+            entity=entity,
+            policy=SyncPolicy(),
+            pii=TEST_PII,
+            now=lambda: now,
+            concurrency=2,
+        )
 
 
 def _month_end(month: date) -> date:

@@ -23,7 +23,13 @@ from connectors.polar_emulator.business.simulation_model import (
     Seats,
     Subscriptions,
 )
-from connectors.polar_emulator.business.subscription_changes import discounted, reactivate, upgrade
+from connectors.polar_emulator.business.subscription_changes import (
+    AmountChanges,
+    change_amounts,
+    discounted,
+    reactivate,
+    upgrade,
+)
 
 POLAR_FEE_RATE = 0.04  # Polar's fee: 4% + 40 cents per payment
 POLAR_FEE_FIXED = 40
@@ -159,18 +165,25 @@ def _customer_created(
 
 
 def _subscriptions(
-    profile: BusinessProfile, subs: dict[str, np.ndarray], prices: np.ndarray
+    profile: BusinessProfile,
+    subs: dict[str, np.ndarray],
+    prices: np.ndarray,
+    amount_changes: AmountChanges,
 ) -> Subscriptions:
     subs = {**subs, "discounted": discounted(subs, prices)}
     subs = upgrade(profile.seed, reactivate(profile.seed, subs), prices)
+    subs = change_amounts(subs, amount_changes)
     months = np.where(subs["interval"] >= YEAR, 12, 1)
     monthly = monthly_usd_cents(subs["amount"], months, profile.currency)
     upgraded = monthly_usd_cents(subs["upgraded_amount"], months, profile.currency)
     return Subscriptions(monthly_usd=monthly, upgraded_monthly_usd=upgraded, **subs)
 
 
-def simulate_organization(profile: BusinessProfile, horizon: float) -> OrganizationHistory:
-    """Everything the organization's business did from its start up to `horizon`."""
+def simulate_organization(
+    profile: BusinessProfile, horizon: float, amount_changes: AmountChanges | None = None
+) -> OrganizationHistory:
+    """Everything the organization's business did from its start up to `horizon` (with the
+    amount changes made through the control path, by subscription row)."""
     products = product_catalogue(profile)
     blocks: list[Block] = []
     customers = 0
@@ -185,7 +198,7 @@ def simulate_organization(profile: BusinessProfile, horizon: float) -> Organizat
     checkouts = _join(blocks, "checkouts")
     checkouts["product"] = relaunched_products(products, checkouts["product"], checkouts["opened"])
     one_time = _join(blocks, "one_time")
-    subscriptions = _subscriptions(profile, subs, list_prices(products))
+    subscriptions = _subscriptions(profile, subs, list_prices(products), amount_changes or {})
     return OrganizationHistory(
         products=products,
         subscriptions=subscriptions,

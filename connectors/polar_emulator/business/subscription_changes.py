@@ -9,6 +9,9 @@ history never changes them.
   lifetime, which may end with a second, final cancellation.
 - Upgrade: Starter -> Pro (monthly), applied at a renewal like a pending update, so no
   proration order: that renewal and every later one charge the new amount.
+- Amount change (`PATCH /__emulator__/subscriptions/{id}`, tests only): from a given instant
+  the subscription has a new amount, like an upgrade at that instant (it replaces a simulated
+  one); every later renewal charges it, and Polar's MRR values every day at it.
 """
 
 import numpy as np
@@ -28,6 +31,8 @@ UPGRADE_SHARE = 0.08  # of Starter subscriptions
 MAX_CYCLES_BEFORE_UPGRADE = 6
 _STREAM_PICK, _STREAM_WHEN, _STREAM_PERIODS, _STREAM_AGAIN, _STREAM_LAST = 7, 8, 9, 10, 11
 _STREAM_UPGRADE, _STREAM_UPGRADE_CYCLE = 12, 13
+
+AmountChanges = dict[int, tuple[float, int]]  # subscription row -> (from instant, new amount)
 
 
 def reactivate(seed: int, subs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -75,6 +80,22 @@ def upgrade(seed: int, subs: dict[str, np.ndarray], prices: np.ndarray) -> dict[
         "upgraded_product": np.where(chosen, PRO_MONTHLY, subs["product"]),
         "upgraded_amount": np.where(chosen, pro_amount, subs["amount"]).astype(np.int64),
     }
+
+
+def change_amounts(subs: dict[str, np.ndarray], changes: AmountChanges) -> dict[str, np.ndarray]:
+    """The upgrade columns carrying each changed subscription's new amount from its instant."""
+    if not changes:
+        return subs
+    rows = np.array(list(changes), dtype=np.int64)
+    rows = rows[rows < subs["created"].size]  # a row beyond this horizon changes nothing yet
+    at = np.array([changes[int(row)][0] for row in rows])
+    upgraded = subs["upgraded"].copy()
+    product = subs["upgraded_product"].copy()
+    amount = subs["upgraded_amount"].copy()
+    product[rows] = np.where(upgraded[rows] <= at, product[rows], subs["product"][rows])
+    upgraded[rows] = at
+    amount[rows] = [changes[int(row)][1] for row in rows]
+    return {**subs, "upgraded": upgraded, "upgraded_product": product, "upgraded_amount": amount}
 
 
 def discounted(subs: dict[str, np.ndarray], prices: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from connectors.polar_emulator.business.organization_factory import make_organiz
 from connectors.polar_emulator.business.scenarios import scenario_content
 from connectors.polar_emulator.business.simulation import horizon_after, simulate_organization
 from connectors.polar_emulator.business.simulation_model import BusinessProfile, OrganizationHistory
+from connectors.polar_emulator.business.subscription_changes import AmountChanges
 from connectors.polar_emulator.business.world_model import (
     HIDDEN_STATUS,
     ORGANIZATION_STATUSES,
@@ -43,6 +44,7 @@ class World:
         self._lock = threading.RLock()
         self._history_locks: dict[str, threading.Lock] = {}
         self._histories: dict[str, OrganizationHistory] = {}
+        self._amount_changes: dict[str, AmountChanges] = {}
         self._added = 0
 
     def __repr__(self) -> str:
@@ -125,9 +127,24 @@ class World:
             cached = self._histories.get(org_id)
             if cached is None or cached.horizon < (now + timedelta(days=1)).timestamp():
                 horizon = horizon_after(now + HORIZON_MARGIN)
-                cached = shared_history(org.profile, horizon)
+                # A history with amount changes is this emulator's own; unchanged ones are shared.
+                changes = self._amount_changes.get(org_id)
+                cached = (
+                    simulate_organization(org.profile, horizon, changes)
+                    if changes
+                    else shared_history(org.profile, horizon)
+                )
                 self._histories[org_id] = cached
             return cached
+
+    def change_subscription_amount(self, org_id: str, row: int, amount: int, at: float) -> None:
+        """From `at` on, subscription `row` of the organization has `amount` (its history is
+        simulated again with the change, so every endpoint and metric sees it)."""
+        with self._lock:
+            lock = self._history_locks.setdefault(org_id, threading.Lock())
+        with lock:
+            self._amount_changes.setdefault(org_id, {})[row] = (at, amount)
+            self._histories.pop(org_id, None)
 
 
 @lru_cache(maxsize=HISTORIES_SHARED)

@@ -1,11 +1,15 @@
-"""Test-only control paths under /__emulator__ (never under /v1): faults, stats, world, tokens."""
+"""Test-only control paths under /__emulator__ (never under /v1): faults, stats, world, tokens,
+subscription amounts."""
 
 from typing import Any
 
+import numpy as np
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from connectors.polar_emulator.api.entities.lookups import subscription_ids
+from connectors.polar_emulator.business.timeline import subscriptions_at
 from connectors.polar_emulator.http.faults import (
     FAIL_STATUSES,
     FaultState,
@@ -209,6 +213,37 @@ async def advance_clock(request: Request) -> Response:
     return JSONResponse(_clock_body(state))
 
 
+async def change_subscription(request: Request) -> Response:
+    """`PATCH /__emulator__/subscriptions/{id} {"amount": N}`: the subscription's amount per
+    period becomes N from the business's now, as Polar reports an update: the new `amount`,
+    `modified_at` now, later renewals charging it, and its MRR at N on every day."""
+    state, subscription_id = _emulator(request), request.path_params["subscription_id"]
+    body = await _json(request)
+    unknown = set(body) - {"amount"}
+    if unknown:
+        raise ControlError(f"unknown subscription setting(s): {', '.join(sorted(unknown))}")
+    amount = _int(body, "amount")
+    now = state.clock()
+    for org_id in list(state.world.organizations):
+        history = state.world.history(org_id, now)
+        rows = np.flatnonzero(subscription_ids(history) == subscription_id)
+        if rows.size:
+            row, at = int(rows[0]), now.timestamp()
+            subs = history.subscriptions
+            if subs.created[row] > at or subscriptions_at(subs, at).end[row] <= at:
+                raise ControlError(f"subscription {subscription_id} is not running now")
+            state.world.change_subscription_amount(org_id, row, amount, at)
+            return JSONResponse(
+                {
+                    "id": subscription_id,
+                    "organization_id": org_id,
+                    "amount": amount,
+                    "modified_at": now.isoformat().replace("+00:00", "Z"),
+                }
+            )
+    return JSONResponse({"detail": f"no subscription {subscription_id}"}, status_code=404)
+
+
 def control_error(request: Request, error: Exception) -> Response:
     """400 with the reason a control request was refused."""
     return JSONResponse({"detail": str(error)}, status_code=400)
@@ -223,6 +258,7 @@ CONTROL_ROUTES = [
     Route("/__emulator__/stats/reset", reset_stats, methods=["POST"]),
     Route("/__emulator__/organizations", add_organization, methods=["POST"]),
     Route("/__emulator__/organizations/{organization_id}", patch_organization, methods=["PATCH"]),
+    Route("/__emulator__/subscriptions/{subscription_id}", change_subscription, methods=["PATCH"]),
     Route("/__emulator__/client", demo_client, methods=["GET"]),
     Route("/__emulator__/clock", get_clock, methods=["GET"]),
     Route("/__emulator__/clock", advance_clock, methods=["POST"]),

@@ -6,20 +6,16 @@ select
     cast(date_trunc('month', movements."date") as date) as month,
     coalesce(max(movements."date") = max(connections.reporting_date), false) as is_partial_month,
     cast(arg_min(movements.opening_mrr, movements."date") as bigint) as opening_mrr,
-    cast(sum(movements.new_mrr) as bigint) as new_mrr,
-    cast(sum(movements.expansion_mrr) as bigint) as expansion_mrr,
-    cast(sum(movements.contraction_mrr) as bigint) as contraction_mrr,
-    cast(sum(movements.churn_mrr) as bigint) as churn_mrr,
-    cast(sum(movements.reactivation_mrr) as bigint) as reactivation_mrr,
+    {%- for m in polar_mrr_movements() %}
+    cast(sum(movements.{{ m.movement }}_mrr) as bigint) as {{ m.movement }}_mrr,
+    {%- endfor %}
     cast(sum(movements.fx_impact_mrr) as bigint) as fx_impact_mrr,
     cast(arg_max(movements.closing_mrr, movements."date") as bigint) as closing_mrr,
     cast(sum(movements.net_new_mrr) as bigint) as net_new_mrr,
     cast(arg_min(movements.opening_customers, movements."date") as bigint) as opening_customers,
-    cast(sum(movements.new_customers) as bigint) as new_customers,
-    cast(sum(movements.expansion_customers) as bigint) as expansion_customers,
-    cast(sum(movements.contraction_customers) as bigint) as contraction_customers,
-    cast(sum(movements.churned_customers) as bigint) as churned_customers,
-    cast(sum(movements.reactivated_customers) as bigint) as reactivated_customers,
+    {%- for m in polar_mrr_movements() %}
+    cast(sum(movements.{{ m.customers }}) as bigint) as {{ m.customers }},
+    {%- endfor %}
     cast(arg_max(movements.closing_customers, movements."date") as bigint) as closing_customers,
     cast(arg_max(movements.active_subscriptions, movements."date") as bigint)
         as active_subscriptions

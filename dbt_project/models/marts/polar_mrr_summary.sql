@@ -1,7 +1,8 @@
 -- Per organization and `all`, per calendar month: the movements, net new MRR, quick ratio, logo
--- churn and revenue retention (docs: _polar__analytics_marts.yml). `all` sums the
--- organizations (MRR and customers are additive: a Polar customer belongs to one organization)
--- and recomputes the ratios from the sums, never averaging them.
+-- churn and revenue retention (docs: _polar__analytics_marts.yml). One aggregation gives both:
+-- an organization's group is its one monthly row; `all` sums the organizations (MRR and
+-- customers are additive: a Polar customer belongs to one organization) and the ratios are
+-- recomputed from the sums, never averaged. The movements: macro polar_mrr_movements.
 with retention as (
     select
         connection_name,
@@ -17,30 +18,7 @@ with retention as (
 ),
 
 organizations as (
-    select
-        monthly.connection_name,
-        monthly.organization_id,
-        monthly.month,
-        monthly.is_partial_month,
-        monthly.opening_mrr,
-        monthly.new_mrr,
-        monthly.expansion_mrr,
-        monthly.contraction_mrr,
-        monthly.churn_mrr,
-        monthly.reactivation_mrr,
-        monthly.fx_impact_mrr,
-        monthly.closing_mrr,
-        monthly.net_new_mrr,
-        monthly.opening_customers,
-        monthly.new_customers,
-        monthly.churned_customers,
-        monthly.reactivated_customers,
-        monthly.closing_customers,
-        retention.lost_customers,
-        retention.start_customers,
-        retention.start_mrr,
-        retention.retained_mrr,
-        retention.retained_mrr_capped
+    select monthly.*, retention.* exclude (connection_name, organization_id, month)
     from {{ ref('polar_mrr_movements_monthly') }} as monthly
     left join retention
         on retention.connection_name = monthly.connection_name
@@ -49,34 +27,23 @@ organizations as (
 ),
 
 scoped as (
-    select * from organizations
-    union all
     select
         connection_name,
-        'all' as organization_id,
+        case when grouping(organization_id) = 1 then 'all' else organization_id end
+            as organization_id,
         month,
-        bool_or(is_partial_month),
-        sum(opening_mrr),
-        sum(new_mrr),
-        sum(expansion_mrr),
-        sum(contraction_mrr),
-        sum(churn_mrr),
-        sum(reactivation_mrr),
-        sum(fx_impact_mrr),
-        sum(closing_mrr),
-        sum(net_new_mrr),
-        sum(opening_customers),
-        sum(new_customers),
-        sum(churned_customers),
-        sum(reactivated_customers),
-        sum(closing_customers),
-        sum(lost_customers),
-        sum(start_customers),
-        sum(start_mrr),
-        sum(retained_mrr),
-        sum(retained_mrr_capped)
+        bool_or(is_partial_month) as is_partial_month,
+        {%- for name in ['opening'] + polar_mrr_movements() | map(attribute='movement') | list
+            + ['fx_impact', 'closing', 'net_new'] %}
+        sum({{ name }}_mrr) as {{ name }}_mrr,
+        {%- endfor %}
+        {%- for name in ['opening_customers', 'new_customers', 'churned_customers',
+            'reactivated_customers', 'closing_customers', 'lost_customers', 'start_customers',
+            'start_mrr', 'retained_mrr', 'retained_mrr_capped'] %}
+        sum({{ name }}) as {{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from organizations
-    group by connection_name, month
+    group by grouping sets ((connection_name, organization_id, month), (connection_name, month))
 )
 
 select
@@ -85,11 +52,9 @@ select
     month,
     is_partial_month,
     cast(opening_mrr as bigint) as opening_mrr,
-    cast(new_mrr as bigint) as new_mrr,
-    cast(expansion_mrr as bigint) as expansion_mrr,
-    cast(contraction_mrr as bigint) as contraction_mrr,
-    cast(churn_mrr as bigint) as churn_mrr,
-    cast(reactivation_mrr as bigint) as reactivation_mrr,
+    {%- for m in polar_mrr_movements() %}
+    cast({{ m.movement }}_mrr as bigint) as {{ m.movement }}_mrr,
+    {%- endfor %}
     cast(fx_impact_mrr as bigint) as fx_impact_mrr,
     cast(closing_mrr as bigint) as closing_mrr,
     cast(net_new_mrr as bigint) as net_new_mrr,

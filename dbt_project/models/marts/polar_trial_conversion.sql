@@ -1,4 +1,4 @@
--- Trials per organization and week / month of their start, each in one outcome (docs:
+-- Trials per organization (and `all`) and week / month of their start, each in one outcome (docs:
 -- _polar__analytics_marts.yml). Conversion is read from the orders: the subscription's first paid order
 -- with money (the trial's checkout order is 0). A trial that ended without one and was not
 -- canceled is a failed first payment: a missed conversion (not churn).
@@ -59,7 +59,8 @@ periods as (
 
 select
     connection_name,
-    organization_id,
+    -- `all`: every organization's trials together (rates and the median over all of them).
+    case when grouping(organization_id) = 1 then 'all' else organization_id end as organization_id,
     period,
     period_start,
     count(*) as trials_started,
@@ -73,4 +74,7 @@ select
     cast(median(datediff('day', trial_start_date, first_paid_date))
         filter (where outcome = 'converted') as double) as median_days_to_convert
 from periods
-group by all
+group by grouping sets (
+    (connection_name, organization_id, period, period_start),
+    (connection_name, period, period_start)
+)

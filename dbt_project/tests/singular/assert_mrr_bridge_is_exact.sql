@@ -10,8 +10,7 @@ with ordered as (
         lag(closing_mrr) over by_day as previous_closing_mrr,
         lag(closing_customers) over by_day as previous_closing_customers,
         lag("date") over by_day as previous_date,
-        opening_mrr + new_mrr + expansion_mrr + contraction_mrr + churn_mrr + reactivation_mrr
-            + fx_impact_mrr as bridged_closing_mrr,
+        opening_mrr + {{ polar_net_new_mrr() }} + fx_impact_mrr as bridged_closing_mrr,
         opening_customers + new_customers + reactivated_customers - churned_customers
             as bridged_closing_customers
     from {{ ref('polar_mrr_movements') }}

@@ -13,7 +13,15 @@ from orchestration.defs.dbt.project import DBT_PROJECT_DIR, dbt_project, warehou
 from orchestration.defs.dbt.resources import dbt_resource
 
 # What `dbt parse` reads: a change to any of these makes the prepared manifest stale.
-PROJECT_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests")
+PROJECT_SOURCES = (
+    "dbt_project.yml",
+    "profiles.yml",
+    "models",
+    "macros",
+    "seeds",
+    "snapshots",
+    "tests",
+)
 
 
 def newest_project_file_mtime(project_dir: Path = DBT_PROJECT_DIR) -> float:

@@ -111,6 +111,15 @@ def _cohorts(
                 rows.append([connection, org_id, cohort, since, size, start_mrr, retained,
                              kept_mrr, retained / size, kept_mrr / start_mrr])  # fmt: skip
     _insert(con, "marts.polar_cohort_retention", rows)
+    # `all`, as the mart has it: every organization's cohorts together.
+    con.execute(
+        "insert into marts.polar_cohort_retention select connection_name, 'all', cohort_month, "
+        "months_since_start, sum(cohort_customers), sum(cohort_starting_mrr), "
+        "sum(retained_customers), sum(retained_mrr), "
+        "sum(retained_customers) / sum(cohort_customers), "
+        "sum(retained_mrr) / nullif(sum(cohort_starting_mrr), 0) "
+        "from marts.polar_cohort_retention group by all"
+    )
 
 
 def _trials(
@@ -136,6 +145,15 @@ def _trials(
             rows.append([connection, org_id, "month", month, started, converted, canceled, failed,
                          still, rate, days])  # fmt: skip
     _insert(con, "marts.polar_trial_conversion", rows)
+    # `all`, as the mart has it: every organization's trials together (its median stands in
+    # for the median over all their trials, which the mart computes from the trials).
+    con.execute(
+        "insert into marts.polar_trial_conversion select connection_name, 'all', period, "
+        "period_start, sum(trials_started), sum(converted), sum(canceled_during_trial), "
+        "sum(payment_failed), sum(still_trialing), "
+        "sum(converted) / nullif(sum(trials_started) - sum(still_trialing), 0), "
+        "median(median_days_to_convert) from marts.polar_trial_conversion group by all"
+    )
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[list]) -> None:

@@ -117,12 +117,12 @@ def test_movements_chart_has_five_bars_and_a_point_per_mart_month(
 def test_cohort_heatmap_has_a_cell_per_mart_row(
     browser: Any, warehouse: Path, page_path: Path
 ) -> None:
-    rows = mart(  # `all`: the organizations' cohorts added up
+    rows = mart(  # the mart's `all` rows: the organizations' cohorts together
         warehouse,
-        "select cohort_month, months_since_start, sum(cohort_customers) as cohort_customers, "
-        "sum(retained_customers) as retained_customers from marts.polar_cohort_retention "
-        "where cohort_month >= (select max(cohort_month) from marts.polar_cohort_retention) "
-        "- interval 12 month and months_since_start <= 12 group by all",
+        "select cohort_month, months_since_start, cohort_customers, retained_customers "
+        "from marts.polar_cohort_retention where organization_id = 'all' "
+        "and cohort_month >= (select max(cohort_month) from marts.polar_cohort_retention) "
+        "- interval 12 month and months_since_start <= 12",
     )
     with opened(browser, page_path) as (page, _):
         cells = page.locator("[data-testid=cohort-cell]")
@@ -147,11 +147,11 @@ def test_cohort_heatmap_has_a_cell_per_mart_row(
 def test_trial_figure_stacks_each_month_s_trials_and_states_the_conversion(
     browser: Any, warehouse: Path, page_path: Path
 ) -> None:
-    rows = mart(  # `all`: the organizations' trials added up
+    rows = mart(  # the mart's `all` rows: the organizations' trials together
         warehouse,
-        "select period_start, sum(trials_started) as started, sum(converted) as converted, "
-        "sum(still_trialing) as still_trialing from marts.polar_trial_conversion "
-        "where period = 'month' group by all order by period_start desc limit 13",
+        "select period_start, trials_started as started, converted, still_trialing "
+        "from marts.polar_trial_conversion where period = 'month' and organization_id = 'all' "
+        "order by period_start desc limit 13",
     )[::-1]
     with opened(browser, page_path) as (page, _):
         figure = page.get_by_test_id("chart-trials")
