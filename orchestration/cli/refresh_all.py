@@ -91,10 +91,11 @@ def _printed(result: ConnectionResult) -> ConnectionResult:
 
 def refresh_connection(name: str, recent_only: bool = False) -> ConnectionResult:
     """One connection's raw tables (the unit of work of a worker process)."""
-    from orchestration.cli.runner import RAW_JOB, run_refresh
+    from orchestration.cli.runner import RAW_JOB, RAW_RECENT_JOB, run_refresh
 
     started = time.monotonic()
-    report = run_refresh(connection_name=name, job_name=RAW_JOB, recent_only=recent_only)
+    job = RAW_RECENT_JOB if recent_only else RAW_JOB  # a job name wins over recent_only
+    report = run_refresh(connection_name=name, job_name=job)
     elapsed = time.monotonic() - started
     metrics = report.materialized.get("polar_metrics_daily", {})
     if report.success and metrics.get("refresh_status") != "partial":

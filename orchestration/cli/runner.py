@@ -15,6 +15,7 @@ REFRESH_JOB = "polar_refresh_job"
 RECENT_JOB = "polar_recent_refresh_job"
 DOWNSTREAM_JOB = "polar_downstream_job"
 RAW_JOB = "polar_raw_refresh_job"  # one connection's raw tables (refresh --all)
+RAW_RECENT_JOB = "polar_raw_recent_job"  # its metrics of yesterday and today (--all --recent)
 
 # (step key, succeeded, error, the step's materialization metadata when it is one asset)
 StepCallback = Callable[[str, bool, str | None, dict[str, object]], None]

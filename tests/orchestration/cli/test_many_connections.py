@@ -20,6 +20,8 @@ from orchestration.warehouse.serving import tenant_directory, tenant_serving_pat
 from tests.orchestration.cli.conftest import CLI
 from tests.orchestration.conftest import EmulatedPolar, emulated_polar, query
 
+ENTITIES = ("products", "customers", "subscriptions", "refunds", "orders")
+
 pytestmark = pytest.mark.slow  # three connections' entity syncs and one dbt build (~1-2 min)
 HINTS = {"second": "account-2@example.com", "third": "account-3@example.com"}
 
@@ -160,3 +162,18 @@ def test_each_connection_gets_its_own_dashboard_naming_only_its_organizations(
         for other, theirs in names.items():
             if other != connection:
                 assert not any(html.escape(name) in page for name in theirs), (connection, other)
+
+
+def test_refresh_all_recent_asks_polar_for_metrics_only(
+    three_accounts: EmulatedPolar, refreshed_all: subprocess.CompletedProcess[str]
+) -> None:
+    """`refresh --all --recent` runs each connection's recent-metrics job: no entity list is
+    paged again (it used to run the whole raw job, entity syncs included)."""
+    before = three_accounts.control("GET", "stats")["requests"]
+    result = _cli(three_accounts, "refresh", "--all", "--recent")
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = three_accounts.control("GET", "stats")["requests"]
+    changed = {path for path in after if after[path] != before.get(path, 0)}
+    assert "GET /v1/metrics/" in changed, changed
+    paged_again = [path for path in changed for entity in ENTITIES if f"/v1/{entity}" in path]
+    assert not paged_again, changed
