@@ -18,6 +18,7 @@ from tests.connectors.polar.live_emulator import LiveEmulator
 REPO = Path(__file__).resolve().parents[3]
 WINDOW = 1.0
 CAPACITY = 10
+LAG = 0.1  # seconds between a grant and its recorded time that the check tolerates
 
 
 def _workers(
@@ -48,7 +49,10 @@ def test_processes_together_never_exceed_the_budget_in_any_window(tmp_path: Path
     grants = _workers(tmp_path, {"a": (2, 6), "b": (2, 6), "c": (1, 8)})
     every = sorted(time for times in grants.values() for time in times)
     assert len(every) == 32
-    busiest = max(sum(1 for other in every if t <= other < t + WINDOW) for t in every)
+    # A worker records a grant after acquire() returns, up to LAG later on a loaded host (seen:
+    # 11 "in a window" at load 10). Grants recorded within WINDOW - LAG of each other were made
+    # within WINDOW of each other, so this count still may not exceed the capacity.
+    busiest = max(sum(1 for other in every if t <= other < t + WINDOW - LAG) for t in every)
     assert busiest <= CAPACITY
     # ...and the budget is used, not wasted: 32 requests at 10 per second take about 3 windows.
     assert every[-1] - every[0] < 5 * WINDOW
