@@ -4,7 +4,7 @@ through the real OAuth flow (login_hint), and the emulator's control paths."""
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -13,7 +13,11 @@ from benchmarks.common import saved_environment
 from connectors.polar.config import PolarSettings
 from connectors.polar_emulator.config import EmulatorConfig, account_email
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
-from orchestration.cli.headless import connect_headless, emulator_environment, free_loopback_port
+from orchestration.cli.headless import (
+    connect_headless,
+    emulator_environment,
+    reserved_loopback_port,
+)
 
 CONNECTING_THREADS = 8  # each with its own loopback redirect port
 
@@ -29,7 +33,16 @@ def many_accounts(
 ) -> Iterator[tuple[RunningEmulator, list[int]]]:
     """An emulator with `connections` extra accounts, rate limit `rate_limit` per client; its
     redirect ports (one per connecting thread). os.environ points at it."""
-    ports = [free_loopback_port() for _ in range(CONNECTING_THREADS)]
+    with ExitStack() as held:  # the redirect ports stay reserved while accounts connect
+        ports = [held.enter_context(reserved_loopback_port()) for _ in range(CONNECTING_THREADS)]
+        with _emulator(state_dir, connections, rate_limit, ports) as emulator:
+            yield emulator, ports
+
+
+@contextmanager
+def _emulator(
+    state_dir: Path, connections: int, rate_limit: int, ports: list[int]
+) -> Iterator[RunningEmulator]:
     config = EmulatorConfig(
         scenario="empty",
         accounts=connections + 1,
@@ -44,7 +57,7 @@ def many_accounts(
             )
         )
         os.environ["POLAR_METRICS_TIMEZONE"] = "UTC"
-        yield emulator, ports
+        yield emulator
 
 
 def control(emulator: RunningEmulator, method: str, path: str, body: object = None) -> object:
