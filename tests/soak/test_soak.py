@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from connectors.polar.catalogue import METRIC_SLUGS
+from connectors.polar.errors import PolarAPIError
 from tests.soak.harness import (
     CONNECTION,
     ORGANIZATIONS_PATH,
@@ -131,7 +132,16 @@ def run_round(
         polar.control("POST", "faults", {"fail_next": ORGANIZATIONS_OUTAGE})
     started = datetime.now(UTC)
     try:
-        result = refresh_round(polar.settings, path, window_days=WINDOW_DAYS)
+        try:
+            result = refresh_round(polar.settings, path, window_days=WINDOW_DAYS)
+        except PolarAPIError as error:
+            # The schedule's own organizations outage can land on this round's and outlast the
+            # client's five attempts (seen once in CI): a named failure with the token intact,
+            # and the next refresh runs the round again.
+            assert "/v1/organizations/ failed after 5 attempts" in str(error), error
+            tokens = token_snapshot(polar.settings)
+            assert tokens.status == "active" and tokens.tokens_decrypt
+            result = refresh_round(polar.settings, path, window_days=WINDOW_DAYS)
     finally:
         if failing_org:
             stop = {"organization_id": failing_org, "status": 500, "count": 0}
