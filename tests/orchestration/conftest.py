@@ -7,6 +7,7 @@ the fixtures set environment variables; each test gets its own warehouse file.
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +95,11 @@ def emulated_polar(
 
 @pytest.fixture(scope="module")
 def polar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedPolar]:
-    """The `default` scenario, connected once per module."""
-    with emulated_polar(tmp_path_factory.mktemp("state")) as running:
+    """The `default` scenario, connected once per module. Its business clock stands still at the
+    module's start: today's values keep moving on a running clock (an order, a refund), so a test
+    comparing the warehouse with a later answer would otherwise race the business (seen in CI)."""
+    frozen = datetime.now(UTC)
+    with emulated_polar(tmp_path_factory.mktemp("state"), now=frozen) as running:
         yield running
 
 
