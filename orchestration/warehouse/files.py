@@ -171,13 +171,23 @@ def bounded_writer_config(path: Path) -> dict[str, str | bool | int]:
     }
 
 
+def short_writer_config(memory_limit_mb: int) -> dict[str, str | bool | int]:
+    """DuckDB settings for a writer that opens the file for one short write (a sync session)."""
+    return {"memory_limit": f"{memory_limit_mb}MB", "preserve_insertion_order": False, "threads": 1}
+
+
 @contextmanager
 def open_warehouse(
-    path: Path, *, read_only: bool = False, bounded_memory: bool = False
+    path: Path,
+    *,
+    read_only: bool = False,
+    bounded_memory: bool = False,
+    memory_limit_mb: int | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the warehouse; writers get the raw schema created or migrated first.
 
     `bounded_memory` (a refresh) caps DuckDB's buffer pool; see `bounded_writer_config`.
+    `memory_limit_mb` sets a fixed cap instead (short_writer_config).
     """
     if read_only and not path.exists():
         raise WarehouseError(f"No warehouse at {path}: run `polar-metrics refresh` first.")
@@ -186,7 +196,11 @@ def open_warehouse(
         if not read_only:  # queue behind other processes' writers instead of failing
             stack.enter_context(writer_lock(path))
         try:
-            config = bounded_writer_config(path) if bounded_memory and not read_only else {}
+            config: dict[str, str | bool | int] = {}
+            if memory_limit_mb is not None and not read_only:
+                config = short_writer_config(memory_limit_mb)
+            elif bounded_memory and not read_only:
+                config = bounded_writer_config(path)
             con = duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.Error as error:
             raise WarehouseError(open_failure(path, error, writer=not read_only)) from None
