@@ -39,12 +39,9 @@ YIELD_SECONDS = 0.5
 class WarehouseSession:
     """The warehouse for the threads of one sync: opened on demand, let go when others wait."""
 
-    def __init__(
-        self, path: Path, *, bounded_memory: bool = False, memory_limit_mb: int | None = None
-    ) -> None:
+    def __init__(self, path: Path, *, bounded_memory: bool = False) -> None:
         self.path = path
         self.bounded_memory = bounded_memory  # as open_warehouse's
-        self.memory_limit_mb = memory_limit_mb
         self.opens = 0  # how often the file was opened
         self._turn = threading.Lock()  # one thread at a time inside the connection
         self._count = threading.Lock()
@@ -94,13 +91,7 @@ class WarehouseSession:
             time.sleep(0.01)
         stack = ExitStack()
         try:
-            con = stack.enter_context(
-                open_warehouse(
-                    self.path,
-                    bounded_memory=self.bounded_memory,
-                    memory_limit_mb=self.memory_limit_mb,
-                )
-            )
+            con = stack.enter_context(open_warehouse(self.path, bounded_memory=self.bounded_memory))
         except BaseException:
             stack.close()
             raise
