@@ -8,8 +8,9 @@ reported on its line; the others go on.
 
 Why processes: a connection's refresh is ~4 CPU seconds of Dagster, DuckDB and parsing around
 its requests, so one after another the last connection waits for all of those on top of the
-rate limit. While one worker waits for Polar or queues on the warehouse's writer lock
-(writer_lock.py), another runs its orchestration. The workers' requests draw on the one budget
+rate limit. While one worker waits for Polar, another runs its orchestration and writes: a
+worker holds the warehouse's writer lock (writer_lock.py) for its writes, not for its requests
+(warehouse/session.py). The workers' requests draw on the one budget
 of the OAuth app (shared_budget.py, fair between connections), so more workers never mean more
 than Polar's limit. Threads would not do: the work is CPU under one GIL, and Dagster's
 in-process runs own process-wide signal handlers.
@@ -24,9 +25,11 @@ from dataclasses import dataclass
 from connectors.polar.config import PolarSettings
 from orchestration.cli.exit_codes import EXIT_PARTIAL
 
-# Measured on 2 shared cores (README, "Many connections"): 2 workers took 7 % less time than 1
-# (the writer lock is held across each raw asset's requests, so only orchestration overlaps);
-# each worker costs ~250 MB of imports plus DuckDB's buffers.
+# Measured on 2 shared cores (README, "Many connections"): 2 workers took 7 % less time than 1 at
+# 50 connections while the writer lock was held across each raw asset's requests; with the
+# extraction letting go of the file between writes (warehouse/session.py), 1 worker was still
+# faster at 20 connections there, CPU-bound. Each worker costs ~250 MB of imports plus DuckDB's
+# buffers.
 DEFAULT_WORKERS = 2
 
 

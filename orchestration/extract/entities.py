@@ -6,15 +6,12 @@ a missing scope is reported once (it is the same token for every organization) w
 """
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-import duckdb
 
 from connectors.polar.client import PolarClient
 from connectors.polar.entities import ENDPOINTS, EntityClient, MissingScopeError
@@ -24,7 +21,8 @@ from connectors.polar.records import Organization
 from orchestration.extract.entity_run import EntityRun, SyncPolicy
 from orchestration.extract.entity_sync import STRATEGIES
 from orchestration.warehouse import entity_writes as ew
-from orchestration.warehouse.files import open_warehouse
+from orchestration.warehouse.files import memory_unbounded
+from orchestration.warehouse.session import WarehouseSession
 
 log = logging.getLogger(__name__)
 # The CLI prints this logger's lines (`polar-metrics refresh` progress); Dagster logs them too.
@@ -32,6 +30,9 @@ PROGRESS_LOGGER = "polar_metrics.sync_progress"
 ENTITY_ORDER = ("products", "customers", "subscriptions", "refunds", "orders")
 # Entities whose items carry personal data (customers, and the customer embedded in the others).
 PERSONAL_ENTITIES = frozenset({"customers", "subscriptions", "orders"})
+# Stored items rewritten per statement when the PII policy changes: bounds what is held at once
+# (40,000 orders of ~3 KB: 2.4 GB peak RSS read and written at once, 0.43 GB in chunks of 1,000).
+REWRITE_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -118,27 +119,23 @@ def sync_entity(
     entities = EntityClient(client)
     outcome = EntitySyncOutcome(entity, connection_name)
     active = [o for o in organizations if o.is_queried]
-    writer_lock = threading.Lock()
-    with open_warehouse(warehouse_path) as con:
-        cursors = [con.cursor() for _ in active]  # DuckDB: one connection per thread
+    workers = max(1, min(concurrency, len(active)))
+    # The threads share one session: the file is open for their reads and writes and let go
+    # between them when another process's writer waits (session.py).
+    with (
+        WarehouseSession(warehouse_path, bounded_memory=True) as session,
+        ThreadPoolExecutor(workers, thread_name_prefix=f"sync-{entity}") as pool,
+    ):
 
-        def sync_organization(task: tuple[Organization, duckdb.DuckDBPyConnection]) -> _Done:
-            organization, cursor = task
+        def sync_organization(organization: Organization) -> _Done:
             if outcome.missing_scope is not None:
                 return _Done(_skipped(organization, outcome), None)
-            run = _start(cursor, entities, connection_name, organization, entity, policy, pii, now)
-            run.writer_lock = writer_lock
+            run = _start(session, entities, connection_name, organization, entity, policy, pii, now)
             if on_progress is not None:
                 run.on_page = _progress_hook(on_progress, entity, organization)
             return _Done(_sync_one(run, organization, outcome), run)
 
-        try:
-            workers = max(1, min(concurrency, len(active)))
-            with ThreadPoolExecutor(workers, thread_name_prefix=f"sync-{entity}") as pool:
-                done = list(pool.map(sync_organization, zip(active, cursors, strict=True)))
-        finally:
-            for cursor in cursors:
-                cursor.close()
+        done = list(pool.map(sync_organization, active))
     for result in done:
         outcome.organizations.append(result.status)
         if result.run is not None:
@@ -154,7 +151,7 @@ class _Done:
 
 
 def _start(
-    con: duckdb.DuckDBPyConnection,
+    session: WarehouseSession,
     entities: EntityClient,
     connection_name: str,
     organization: Organization,
@@ -164,9 +161,11 @@ def _start(
     now: Callable[[], datetime] | None,
 ) -> EntityRun:
     endpoint = ENDPOINTS[entity]
-    state = ew.read_sync_state(con, connection_name, organization.id, entity) or ew.SyncState()
+    with session.connection() as con:
+        stored = ew.read_sync_state(con, connection_name, organization.id, entity)
+    state = stored or ew.SyncState()
     run = EntityRun(
-        entities, con, connection_name, organization.id, endpoint, policy, pii,
+        entities, session, connection_name, organization.id, endpoint, policy, pii,
         now() if now is not None else datetime.now(UTC), state,
         requests_before=entities.requests(endpoint),
     )  # fmt: skip
@@ -187,17 +186,21 @@ def _apply_new_pii_policy(run: EntityRun) -> None:
     log.warning(
         "%s: the PII policy changed; rewriting stored rows, then a full re-read", run.entity
     )
-    items = ew.stored_items(run.con, run.entity, run.connection_name, run.organization_id)
-    with run.transaction():
-        ew.upsert_items(
-            run.con,
-            run.entity,
-            connection_name=run.connection_name,
-            organization_id=run.organization_id,
-            items=[run.pii.scrub(run.entity, item) for item in items],
-            fetched_at=datetime.now(UTC),
-        )
-        run.save_state("running")
+    with run.transaction() as con, memory_unbounded(con, run.session.path):
+        after = ""
+        while chunk := ew.stored_items(
+            con, run.entity, run.connection_name, run.organization_id, after, REWRITE_CHUNK
+        ):
+            ew.upsert_items(
+                con,
+                run.entity,
+                connection_name=run.connection_name,
+                organization_id=run.organization_id,
+                items=[run.pii.scrub(run.entity, item) for item in chunk],
+                fetched_at=datetime.now(UTC),
+            )
+            after = str(chunk[-1]["id"])
+        run.save_state(con, "running")
 
 
 def _sync_one(
@@ -219,8 +222,8 @@ def _sync_one(
         status, error = "failed", f"{type(failure).__name__}: {failure}"
         log.warning("%s of %s (%s) failed: %s", run.entity, label, organization.id, error)
     if status != "ok":
-        with run.transaction():
-            run.save_state(status, error)
+        with run.transaction() as con:
+            run.save_state(con, status, error)
     if run.missing_fields:
         log.warning("%s: fields missing from Polar's items: %s", run.entity, run.missing_fields)
     return OrganizationSync(

@@ -1,10 +1,11 @@
-"""One (organization, entity) sync in progress: the client, the open warehouse, the state reached
-so far, and the page writers that store a page together with that state in one transaction.
+"""One (organization, entity) sync in progress: the client, the warehouse session, the state
+reached so far, and the page writers that store a page together with that state in one
+transaction. The warehouse is open only inside those transactions and the reads of stored rows
+(session.py), never while a page is awaited from Polar.
 """
 
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from connectors.polar.entities import EntityClient, EntityEndpoint, EntityQuery,
 from connectors.polar.pii import PiiPolicy
 from orchestration.extract.entity_paging import Item
 from orchestration.warehouse import entity_writes as ew
-from orchestration.warehouse.files import transaction
+from orchestration.warehouse.session import WarehouseSession
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,10 @@ ProgressHook = Callable[[int, int, int], None]  # (pages read, pages known, rows
 
 @dataclass
 class EntityRun:
-    """One (organization, entity) sync: the client, the open warehouse and the state so far."""
+    """One (organization, entity) sync: the client, the warehouse session and the state so far."""
 
     entities: EntityClient
-    con: duckdb.DuckDBPyConnection
+    session: WarehouseSession
     connection_name: str
     organization_id: str
     endpoint: EntityEndpoint
@@ -54,8 +55,6 @@ class EntityRun:
     new_fields: set[str] = field(default_factory=set)
     missing_fields: set[str] = field(default_factory=set)
     on_page: ProgressHook | None = None
-    # Organizations sync in threads, each on its own cursor; their transactions take turns.
-    writer_lock: threading.Lock = field(default_factory=threading.Lock)
     inspect_item: Callable[[Item], None] | None = None
 
     @property
@@ -79,30 +78,36 @@ class EntityRun:
             self.missing_fields |= self.endpoint.required_fields - keys
         scrubbed = [self.pii.scrub(self.entity, item) for item in items]
         self.state = state
-        with self.transaction():
+        with self.transaction() as con:
             self.rows += ew.upsert_items(
-                self.con,
+                con,
                 self.entity,
                 connection_name=self.connection_name,
                 organization_id=self.organization_id,
                 items=scrubbed,
                 fetched_at=datetime.now(UTC),
             )
-            self.save_state("running")
+            self.save_state(con, "running")
         self.pages += 1
         if self.on_page is not None:
             self.on_page(self.pages, page_number, self.rows)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One transaction on this run's cursor, while no other organization's is open."""
-        with self.writer_lock, transaction(self.con):
-            yield
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction on the warehouse, while no other organization's is open."""
+        with self.session.transaction() as con:
+            yield con
 
-    def save_state(self, status: str, error: str | None = None) -> None:
+    def reading(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """The warehouse for reading stored rows (held only for the read)."""
+        return self.session.connection()
+
+    def save_state(
+        self, con: duckdb.DuckDBPyConnection, status: str, error: str | None = None
+    ) -> None:
         """Write the sync state with this sync's outcome so far (inside a transaction)."""
         ew.write_sync_state(
-            self.con,
+            con,
             connection_name=self.connection_name,
             organization_id=self.organization_id,
             entity=self.entity,
@@ -118,13 +123,17 @@ class EntityRun:
         drift = {"new": sorted(self.new_fields), "missing": sorted(self.missing_fields)}
         return ew.SyncReport(status, self.mode, self.rows, self.requests(), error, drift)
 
-    def finish(self, state: ew.SyncState, also: Callable[[], object] | None = None) -> None:
+    def finish(
+        self,
+        state: ew.SyncState,
+        also: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
+    ) -> None:
         """Store the final state (no resume point) and the outcome `ok`, with `also`, atomically."""
         self.state = state
-        with self.transaction():
+        with self.transaction() as con:
             if also is not None:
-                also()
-            self.save_state("ok")
+                also(con)
+            self.save_state(con, "ok")
 
     def cursor_writer(self, key: str) -> Callable[[list[Item], dict[str, Any] | None], None]:
         """A page writer that advances the cursor to the newest `key` written (ascending reads)."""

@@ -51,13 +51,14 @@ def sync_orders(run: EntityRun) -> None:
     write = run.cursor_writer("created_at")
     read_ascending(run.entities, run.endpoint, query, key="created_at", write=write, ties=ties)
     if start is not None and run.state.last_synced_at is not None:
-        stale = ew.orders_touched_by_recent_refunds(
-            run.con,
-            connection_name=run.connection_name,
-            organization_id=run.organization_id,
-            refunds_seen_since=run.state.last_synced_at,
-            created_before=start,
-        )
+        with run.reading() as con:
+            stale = ew.orders_touched_by_recent_refunds(
+                con,
+                connection_name=run.connection_name,
+                organization_id=run.organization_id,
+                refunds_seen_since=run.state.last_synced_at,
+                created_before=start,
+            )
         for _order_id, created_at, customer_id in stale:
             instant = run.query("created_at").where(
                 created_after=created_at - timedelta(microseconds=1),
@@ -72,17 +73,16 @@ def sync_subscriptions(run: EntityRun) -> None:
     """Started since the cursor; then whatever can still change (see the module docstring)."""
     cursor = run.state.cursor_at
     run.mode = "full" if cursor is None else "incremental"
-    may_change = (
-        {}
-        if cursor is None
-        else ew.subscriptions_that_may_change(
-            run.con,
-            connection_name=run.connection_name,
-            organization_id=run.organization_id,
-            terminal_statuses=TERMINAL_SUBSCRIPTION_STATUSES,
-            canceled_since=run.now - run.policy.lookback,
-        )
-    )
+    may_change: dict[str, str | None] = {}
+    if cursor is not None:
+        with run.reading() as con:
+            may_change = ew.subscriptions_that_may_change(
+                con,
+                connection_name=run.connection_name,
+                organization_id=run.organization_id,
+                terminal_statuses=TERMINAL_SUBSCRIPTION_STATUSES,
+                canceled_since=run.now - run.policy.lookback,
+            )
     started_after = None if cursor is None else cursor - CURSOR_OVERLAP
     new = run.query("started_at").where(started_after=started_after)
     ties = TieFilters("started_after", "started_before")
@@ -205,8 +205,8 @@ def sweep(run: EntityRun) -> None:
         return
     run.finish(
         run.state.with_changes(resume=None, last_full_sweep_at=started_polar),
-        also=lambda: ew.mark_missing(
-            run.con,
+        also=lambda con: ew.mark_missing(
+            con,
             run.entity,
             connection_name=run.connection_name,
             organization_id=run.organization_id,

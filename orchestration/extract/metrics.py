@@ -4,6 +4,10 @@ Used by the Dagster assets and by the CLI alike; no Dagster import. Each scope (
 or `all` = Polar's server-side sum over the active ones) is fetched concurrently with a bounded
 thread pool and written as it arrives: each write is one transaction holding the scopes that
 completed together, and a failed scope is never part of one, so it keeps its previous rows.
+
+The warehouse (and with it the cross-process writer lock) is held through a session
+(session.py): opened for the writes, let go between them when another process's writer waits,
+so a refresh waiting for Polar does not hold up the other workers of `refresh --all`.
 """
 
 import json
@@ -24,8 +28,9 @@ from orchestration.extract.metric_rows import zero_frame
 from orchestration.extract.metrics_fetch import ScopeResult, fetch_in_batches
 from orchestration.extract.scopes import MetricsClient, scopes_for
 from orchestration.warehouse import writes
-from orchestration.warehouse.files import open_warehouse, transaction
+from orchestration.warehouse.files import transaction
 from orchestration.warehouse.schema import ALL_SCOPE
+from orchestration.warehouse.session import WarehouseSession
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +172,10 @@ def refresh_metrics(
         refresh_id or str(uuid4()), connection_name, timezone, window[0], window[1], kind
     )
     scopes = scopes_for(organizations)
-    with open_warehouse(warehouse_path, bounded_memory=True) as con:
+    with WarehouseSession(warehouse_path, bounded_memory=True) as session:
         if not scopes:
-            outcome.statuses.append(load_zeros(con, outcome))
+            with session.connection() as con:
+                outcome.statuses.append(load_zeros(con, outcome))
         batches = fetch_in_batches(
             client,
             scopes,
@@ -181,13 +187,14 @@ def refresh_metrics(
         )
         # closing(): a failed write stops the fetchers at once instead of leaving them blocked.
         with closing(batches):
-            seen = write_batches(con, outcome, batches, after_scope_written)
-        finish_refresh(con, outcome, seen, started_at)
+            seen = write_batches(session, outcome, batches, after_scope_written)
+        with session.connection() as con:
+            finish_refresh(con, outcome, seen, started_at)
     return outcome
 
 
 def write_batches(
-    con: duckdb.DuckDBPyConnection,
+    session: WarehouseSession,
     outcome: RefreshOutcome,
     batches: Iterable[Sequence[ScopeResult]],
     after_scope_written: Callable[[ScopeStatus], None] | None,
@@ -199,7 +206,10 @@ def write_batches(
     definitions: dict[str, MetricDefinitionSeen] = {}
     answered = False
     for batch in batches:
-        rows = load_batch(con, outcome, batch)
+        rows: dict[str, int] = {}
+        if any(r.frame is not None for r in batch):  # not the file for failures alone
+            with session.connection() as con:
+                rows = load_batch(con, outcome, batch)
         for result in batch:
             if result.response is not None:
                 definitions.update(result.response.definitions)

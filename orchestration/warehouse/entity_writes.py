@@ -47,13 +47,19 @@ def _upsert_sql(table: EntityTable) -> str:
 
 
 def stored_items(
-    con: duckdb.DuckDBPyConnection, entity: str, connection_name: str, organization_id: str
+    con: duckdb.DuckDBPyConnection,
+    entity: str,
+    connection_name: str,
+    organization_id: str,
+    after_id: str = "",
+    limit: int = 1000,
 ) -> list[dict[str, Any]]:
-    """Every stored item of one organization (to rewrite them under a new PII policy)."""
+    """Stored items of one organization by id, the first `limit` after `after_id` (to rewrite
+    them under a new PII policy, a chunk at a time)."""
     rows = con.execute(
         f"select item from {ENTITY_TABLES[entity].name} "
-        "where connection_name = ? and organization_id = ?",
-        [connection_name, organization_id],
+        "where connection_name = ? and organization_id = ? and id > ? order by id limit ?",
+        [connection_name, organization_id, after_id, limit],
     ).fetchall()
     return [json.loads(row[0]) for row in rows]
 

@@ -11,6 +11,10 @@ Within one process the lock is shared (reentrant across threads): DuckDB allows 
 connections from the process holding the file, and the organizations of one asset write in
 parallel threads. The kernel drops a flock when its process dies, so a killed writer never
 leaves a stale lock behind.
+
+A waiting writer also holds a shared flock on `<warehouse>.writer.wanted` while it waits, so a
+holder that could let go between writes (a sync session, session.py) sees that someone waits
+(`others_waiting`) and closes the file at its next idle moment instead of at its end.
 """
 
 import fcntl
@@ -28,7 +32,9 @@ from pathlib import Path
 from connectors.polar.errors import PolarError
 
 DEFAULT_WAIT_SECONDS = 3600.0  # longer than the longest hold measured (a first entity sync)
-POLL_SECONDS = 0.2
+# A sync session lets go of the file between two of its writes for a waiter (session.py): the
+# waiter must notice within that gap, so it polls often (a flock try and a small read).
+POLL_SECONDS = 0.05
 PROGRESS_EVERY_SECONDS = 10.0
 # "waiting for ..., 12 s" lines; the CLI prints them on stderr, Dagster captures them.
 WAIT_LOGGER = "polar_metrics.writer_lock"
@@ -67,6 +73,28 @@ _shares_lock = threading.Lock()
 def lock_path_for(warehouse_path: Path) -> Path:
     """`w.duckdb` -> `w.duckdb.writer.lock` (beside the file it guards)."""
     return warehouse_path.with_name(f"{warehouse_path.name}.writer.lock")
+
+
+def wanted_path_for(warehouse_path: Path) -> Path:
+    """`w.duckdb` -> `w.duckdb.writer.wanted` (held shared by the writers waiting for the lock)."""
+    return warehouse_path.with_name(f"{warehouse_path.name}.writer.wanted")
+
+
+def others_waiting(warehouse_path: Path) -> bool:
+    """Whether a writer of another process waits for the warehouse's writer lock now."""
+    try:
+        fd = os.open(wanted_path_for(warehouse_path), os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True  # a waiter holds it shared
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
 
 
 def current_holder(warehouse_path: Path) -> Holder | None:
@@ -126,6 +154,7 @@ def _acquire(warehouse_path: Path, budget: float) -> int:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     started = time.monotonic()
     next_progress = PROGRESS_EVERY_SECONDS
+    wanted: int | None = None
     try:
         while True:
             try:
@@ -133,6 +162,9 @@ def _acquire(warehouse_path: Path, budget: float) -> int:
                 break
             except BlockingIOError:
                 pass
+            if wanted is None:  # say so to a holder that can let go between its writes
+                wanted = os.open(wanted_path_for(warehouse_path), os.O_RDWR | os.O_CREAT, 0o600)
+                fcntl.flock(wanted, fcntl.LOCK_SH)
             waited = time.monotonic() - started
             holder = _read_holder(path)
             who = holder.describe() if holder else "another polar-metrics writer"
@@ -153,6 +185,9 @@ def _acquire(warehouse_path: Path, budget: float) -> int:
     except BaseException:
         os.close(fd)
         raise
+    finally:
+        if wanted is not None:
+            os.close(wanted)
 
 
 def _read_holder(path: Path) -> Holder | None:
