@@ -16,14 +16,19 @@ than Polar's limit. Threads would not do: the work is CPU under one GIL, and Dag
 in-process runs own process-wide signal handlers.
 """
 
+import functools
 import multiprocessing
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from connectors.polar.config import PolarSettings
 from orchestration.cli.exit_codes import EXIT_PARTIAL
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 # Measured on 2 shared cores (README, "Many connections"): 2 workers took 7 % less time than 1 at
 # 50 connections while the writer lock was held across each raw asset's requests; with the
@@ -98,7 +103,7 @@ def refresh_connection(name: str, recent_only: bool = False) -> ConnectionResult
 
     started = time.monotonic()
     job = RAW_RECENT_JOB if recent_only else RAW_JOB  # a job name wins over recent_only
-    report = run_refresh(connection_name=name, job_name=job)
+    report = run_refresh(connection_name=name, job_name=job, defs=raw_definitions())
     elapsed = time.monotonic() - started
     metrics = report.materialized.get("polar_metrics_daily", {})
     if report.success and metrics.get("refresh_status") != "partial":
@@ -112,6 +117,28 @@ def refresh_connection(name: str, recent_only: bool = False) -> ConnectionResult
         return ConnectionResult(False, f"{name}: PARTIAL, {failed} ({elapsed:.1f} s)")
     reason = next(iter(report.failed_steps.values()), None) or "some organizations failed"
     return ConnectionResult(False, f"{name}: FAILED, {reason} ({elapsed:.1f} s)")
+
+
+@functools.cache
+def raw_definitions() -> "dg.Definitions":
+    """The raw assets (their checks inside), their resources and the raw jobs, and nothing of
+    the dbt project: a worker never runs dbt, and loading it cost each worker ~100 MB (imports
+    of dbt and dagster-dbt, the parsed manifest: 251 MB against 148 MB, measured), which put
+    the tree of 2 workers at 1 GB in the raw phase."""
+    import dagster as dg
+
+    from orchestration.defs.common import resources as common_resources
+    from orchestration.defs.polar import assets, entity_assets, jobs
+    from orchestration.defs.polar import resources as polar_resources
+
+    return dg.Definitions.merge(
+        common_resources.defs,
+        polar_resources.defs,
+        dg.Definitions(
+            assets=dg.load_assets_from_modules([assets, entity_assets]),
+            jobs=[jobs.polar_raw_refresh_job, jobs.polar_raw_recent_job],
+        ),
+    )
 
 
 def _build_once(settings: PolarSettings, names: list[str], succeeded: int) -> int:
