@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 # Measured on 2 shared cores (README, "Many connections"): 2 workers took 7 % less time than 1 at
 # 50 connections while the writer lock was held across each raw asset's requests; with the
 # extraction letting go of the file between writes (warehouse/session.py), 1 worker was still
-# faster at 20 connections there, CPU-bound. Each worker costs ~250 MB of imports plus DuckDB's
-# buffers.
+# faster at 20 connections there, CPU-bound. Each worker costs ~150 MB of imports (the raw
+# assets only, `raw_definitions`) plus DuckDB's buffers.
 DEFAULT_WORKERS = 2
 
 
