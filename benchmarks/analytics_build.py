@@ -25,7 +25,15 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks.common import BIN, CONNECTION, REPO, loaded_warehouse, print_table, timed_process
+from benchmarks.common import (
+    BIN,
+    BUILD_ARGS,
+    CONNECTION,
+    REPO,
+    loaded_warehouse,
+    print_table,
+    timed_process,
+)
 from connectors.polar.pii import PiiPolicy
 from orchestration.extract.entities import ENTITY_ORDER, sync_entity
 from orchestration.extract.entity_run import SyncPolicy
@@ -137,7 +145,7 @@ def measured_build(warehouse: Path, work_dir: Path, extra: list[str]) -> tuple[f
         "-c",
         MEASURE,
         str(BIN / "dbt"),
-        "build",
+        *BUILD_ARGS,
         "--project-dir",
         str(REPO / "dbt_project"),
         "--profiles-dir",

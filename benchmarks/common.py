@@ -25,6 +25,7 @@ from orchestration.cli.headless import (
     emulator_environment,
     reserved_loopback_port,
 )
+from orchestration.defs.dbt.project import BUILD_ARGS
 from orchestration.extract.metrics import refresh_metrics as load_metrics
 from orchestration.extract.organizations import sync_organizations
 from orchestration.extract.scopes import local_today, metrics_window
@@ -123,7 +124,7 @@ def dbt_build(env: dict[str, str], work_dir: Path) -> tuple[float, str]:
     """
     command = [
         str(BIN / "dbt"),
-        "build",
+        *BUILD_ARGS,
         "--project-dir",
         str(REPO / "dbt_project"),
         "--profiles-dir",

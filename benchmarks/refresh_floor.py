@@ -20,9 +20,10 @@ from benchmarks.common import BIN, REPO, emulated_environment, print_table, time
 FLOOR = """
 import subprocess, sys
 import orchestration.definitions  # what a refresh imports: Dagster, dagster-dbt, the assets
+from orchestration.defs.dbt.project import BUILD_ARGS  # what a refresh's dbt build selects
 target = sys.argv[1]
 subprocess.run(
-    [sys.argv[2], "build", "--project-dir", sys.argv[3], "--profiles-dir", sys.argv[3],
+    [sys.argv[2], *BUILD_ARGS, "--project-dir", sys.argv[3], "--profiles-dir", sys.argv[3],
      "--target-path", target, "--log-path", target, "--quiet"],
     check=False,
 )

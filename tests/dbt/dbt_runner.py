@@ -16,7 +16,7 @@ from typing import Any
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
-from orchestration.defs.dbt.project import DBT_PROJECT_DIR
+from orchestration.defs.dbt.project import BUILD_ARGS, DBT_PROJECT_DIR
 
 # dbt-duckdb names the database after the file: every warehouse shares the parsed manifest only
 # when every file has this name.
@@ -83,8 +83,8 @@ class DbtSession:
         )
 
     def build(self, warehouse: Path, work_dir: Path) -> DbtOutcome:
-        """`dbt build`; raises with the failing nodes when it does not succeed."""
-        outcome = self.invoke(["build"], warehouse, work_dir)
+        """A refresh's `dbt build`; raises with the failing nodes when it does not succeed."""
+        outcome = self.invoke(BUILD_ARGS, warehouse, work_dir)
         if not outcome.success:
             failing = {
                 name: outcome.messages[name]

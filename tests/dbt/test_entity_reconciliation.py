@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
+from orchestration.defs.dbt.project import BUILD_ARGS
 from tests.dbt.conftest import BuiltWarehouse, query
 from tests.dbt.dbt_runner import WAREHOUSE_FILE_NAME, DbtOutcome, DbtSession
 from tests.dbt.entity_fixture import ReconciledAccount, create_reconciled_warehouse
@@ -67,7 +68,7 @@ def changed(
         emulator = change_net_amount(connection, CONNECTION, orders[10], 100)
         live_small = change_net_amount(connection, LIVE, orders[20], 1)
         live_large = change_net_amount(connection, LIVE, orders[40], 1_000_000)
-    build = dbt_session.invoke(["build"], path, work_dir)
+    build = dbt_session.invoke(BUILD_ARGS, path, work_dir)
     return Changed(path, build, emulator, live_small, live_large)
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.defs.dbt.project import BUILD_ARGS
 from tests.dbt.dbt_runner import WAREHOUSE_FILE_NAME, DbtSession
 from tests.dbt.raw_fixture import TODAY, create_raw_warehouse, polar_all_value
 
@@ -30,7 +31,7 @@ def test_broken_invariants_fail_dbt_build_and_name_the_failing_tests(
         for statement in BREAKS:
             connection.execute(statement, [TODAY])
 
-    outcome = dbt_session.invoke(["build"], warehouse, tmp_path)
+    outcome = dbt_session.invoke(BUILD_ARGS, warehouse, tmp_path)
 
     assert not outcome.success
     assert outcome.statuses["assert_arr_is_twelve_times_mrr"] == "fail"
@@ -55,7 +56,7 @@ def test_on_live_polar_a_rollup_difference_warns_by_default_and_follows_the_dbt_
     relative = 100 / (revenue + 100)
     assert 0.01 < relative < 0.05
 
-    built = dbt_session.invoke(["build"], warehouse, tmp_path)
+    built = dbt_session.invoke(BUILD_ARGS, warehouse, tmp_path)
 
     assert built.success
     assert built.statuses[ROLLUP_CHECK] == "warn"

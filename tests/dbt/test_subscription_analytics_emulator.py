@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from connectors.polar.config import PolarSettings
+from orchestration.defs.dbt.project import BUILD_ARGS
 from orchestration.extract.entities import ENTITY_ORDER, sync_entity
 from orchestration.extract.entity_run import SyncPolicy
 from orchestration.extract.metrics import refresh_metrics
@@ -149,7 +150,7 @@ def test_one_changed_subscription_fails_the_reconciliation_on_exactly_its_days(
             [MORE_CENTS, subscription_id],
         )
     # Only what reads the subscriptions: the rest of the warehouse is unchanged.
-    outcome = dbt_session.invoke(["build", "--select", "polar_subscriptions+"], path, tmp_path)
+    outcome = dbt_session.invoke([*BUILD_ARGS, "--select", "polar_subscriptions+"], path, tmp_path)
     assert not outcome.success
     assert outcome.statuses[EXACT_CHECK] == "fail"
     assert outcome.statuses[BRIDGE_CHECK] == "pass"

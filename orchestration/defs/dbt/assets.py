@@ -22,7 +22,7 @@ from orchestration.defs.common.automation import after_batch
 from orchestration.defs.common.pools import WAREHOUSE_POOL
 from orchestration.defs.dbt.child import stop_child
 from orchestration.defs.dbt.manifest import ensure_manifest
-from orchestration.defs.dbt.project import dbt_project, warehouse_environment
+from orchestration.defs.dbt.project import BUILD_ARGS, dbt_project, warehouse_environment
 from orchestration.defs.dbt.runs import dbt_run_folder
 from orchestration.warehouse.writer_lock import writer_lock
 
@@ -91,7 +91,7 @@ def polar_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
         writer_lock(Path(path)),
         dbt_run_folder(context.run_id) as target_path,
     ):
-        invocation = dbt.cli(["build"], context=context, target_path=target_path)
+        invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target_path)
         try:
             yield from invocation.stream()
         finally:
