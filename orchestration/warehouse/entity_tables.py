@@ -18,14 +18,14 @@ class Column:
     sql_type: str
     path: str | None = None
 
-    def select_expression(self) -> str:
-        """The SQL reading this column from the JSON value `j` (null if absent or unreadable)."""
+    def select_expression(self, extracted: str) -> str:
+        """The SQL typing `extracted`, this column's string read from the item at `path` (null if
+        absent or unreadable; always null without a path)."""
         if self.path is None:
             return f"cast(null as {self.sql_type})"
-        extract = f"json_extract_string(j, '$.{self.path}')"
         if self.sql_type == "varchar":
-            return extract
-        return f"try_cast({extract} as {self.sql_type})"
+            return extracted
+        return f"try_cast({extracted} as {self.sql_type})"
 
 
 def _c(name: str, sql_type: str = "varchar", path: str | None = "") -> Column:

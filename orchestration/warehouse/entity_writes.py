@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+import orjson
 
 from orchestration.warehouse.entity_tables import ENTITY_TABLES, EntityTable
 
@@ -32,17 +33,27 @@ def upsert_items(
     table = ENTITY_TABLES[entity]
     con.execute(
         _upsert_sql(table),
-        [connection_name, organization_id, fetched_at, [json.dumps(i) for i in unique.values()]],
+        [
+            connection_name,
+            organization_id,
+            fetched_at,
+            [orjson.dumps(i).decode() for i in unique.values()],
+        ],
     )
     return len(unique)
 
 
 def _upsert_sql(table: EntityTable) -> str:
-    typed = ", ".join(c.select_expression() for c in table.columns)
+    # One json_extract_string with the list of paths parses each item once; one call per column
+    # parsed it again for every column (orders: 22 parses of ~4.6 KB, a third of the write's time).
+    paths = ["id", *(c.path for c in table.columns if c.path is not None)]
+    position = {path: index for index, path in enumerate(paths, start=1)}  # SQL lists count from 1
+    typed = ", ".join(c.select_expression(f"v[{position.get(c.path)}]") for c in table.columns)
+    listed = ", ".join(f"'$.{path}'" for path in paths)
     return (
         f"insert or replace into {table.name} ({', '.join(table.column_names)}) "
-        f"select ?, ?, json_extract_string(j, '$.id'), {typed}, ?, j "
-        "from (select unnest(?::json[]) as j)"
+        f"select ?, ?, v[1], {typed}, ?, j from "
+        f"(select j, json_extract_string(j, [{listed}]) as v from (select unnest(?::json[]) as j))"
     )
 
 

@@ -16,6 +16,7 @@ from connectors.polar_emulator.api.metrics.params import limits_body, parse_metr
 from connectors.polar_emulator.api.metrics.service import metrics_body
 from connectors.polar_emulator.api.organizations import organization_json
 from connectors.polar_emulator.business.world_model import EmulatedOrganization
+from connectors.polar_emulator.http.json_body import JsonBody
 from connectors.polar_emulator.http.query_validation import (
     Collector,
     parse_choice,
@@ -76,7 +77,7 @@ async def list_organizations(request: Request) -> Response:
         "items": [organization_json(org, now) for org in orgs[offset : offset + limit]],
         "pagination": {"total_count": len(orgs), "max_page": math.ceil(len(orgs) / limit)},
     }
-    return JSONResponse(body)
+    return JsonBody(body)
 
 
 def _queried_organizations(requested: list[str] | None, visible: list[str]) -> list[str]:
@@ -99,7 +100,7 @@ async def get_metrics(request: Request) -> Response:
         check_organizations(org_ids)
     # numpy work off the event loop, so slow metrics never stall OAuth or other requests
     body = await run_in_threadpool(metrics_body, state.world, query, org_ids, state.clock())
-    return JSONResponse(body)
+    return JsonBody(body)
 
 
 async def get_metrics_limits(request: Request) -> Response:

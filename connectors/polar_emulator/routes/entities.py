@@ -4,7 +4,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from connectors.polar_emulator.api.entities.customers import CustomerListing
@@ -14,6 +14,7 @@ from connectors.polar_emulator.api.entities.products import ProductListing
 from connectors.polar_emulator.api.entities.refunds import RefundListing
 from connectors.polar_emulator.api.entities.service import entity_page
 from connectors.polar_emulator.api.entities.subscriptions import SubscriptionListing
+from connectors.polar_emulator.http.json_body import JsonBody
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -28,7 +29,7 @@ def _list_endpoint(listing_class: type) -> Handler:
         body = await run_in_threadpool(
             entity_page, state.world, grant.user_id, grant.organization_ids, listing, now
         )
-        return JSONResponse(body)
+        return JsonBody(body)
 
     list_entities.__doc__ = f"Polar's list endpoint of {listing_class.__name__}."
     return list_entities
