@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import orjson
 
 from connectors.polar_emulator.business.currency import FX_TO_USD_MICROS
 from tests.connectors.polar_emulator.polar_schema import validate_page
@@ -27,7 +28,7 @@ def pages(
     while True:
         response = http.get(f"/v1/{entity}/", params={**params, "limit": 100, "page": page})
         assert response.status_code == 200, response.text
-        body = response.json()
+        body = orjson.loads(response.content)  # pages of ~450 KB: 3x json.loads
         if validate:
             validate_page(entity, body)
         yield body
