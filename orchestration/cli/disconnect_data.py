@@ -11,6 +11,7 @@ from orchestration.warehouse.serving import (
     serving_path_for,
     tenant_serving_path_for,
 )
+from orchestration.warehouse.tenant_copies import remove_tenant_copy
 
 DISCONNECTED = "disconnected"
 
@@ -68,8 +69,7 @@ def purge_data(settings: PolarSettings, name: str) -> int:
         publish_serving_copy(path, serving)
         print(f"Republished the serving copy {serving} without them.")
     tenant = tenant_serving_path_for(path, name)
-    if tenant.exists():
-        tenant.unlink()
+    if remove_tenant_copy(tenant):
         print(f"Deleted the connection's own serving file {tenant}.")
     return 0
 

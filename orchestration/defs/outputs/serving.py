@@ -6,12 +6,8 @@ from orchestration.defs.common.automation import after_batch
 from orchestration.defs.common.pools import OWNERS, WAREHOUSE_POOL
 from orchestration.defs.common.resources import WarehouseResource
 from orchestration.defs.outputs.assets import GROUP, MART_KEYS
-from orchestration.warehouse.serving import (
-    publish_serving_copy,
-    served_connections,
-    serving_path_for,
-    tenant_serving_path_for,
-)
+from orchestration.warehouse.serving import publish_serving_copy, serving_path_for
+from orchestration.warehouse.tenant_copies import publish_tenant_copies
 from orchestration.warehouse.writer_lock import writer_lock
 
 
@@ -37,21 +33,18 @@ def polar_serving_copy(
     with writer_lock(source):  # read whole: no other process's writer half-way through
         published = publish_serving_copy(source, serving_path_for(source))
         # One file per tenant, holding only its rows: a tenant's BI tool opens just its own.
-        tenants = {
-            name: publish_serving_copy(
-                source, tenant_serving_path_for(source, name), connection=name
-            ).path
-            for name in served_connections(source)
-        }
+        tenants = publish_tenant_copies(source)  # copied again only where the rows changed
     context.log.info(
-        "Serving copy published to %s (+%d tenant files)", published.path, len(tenants)
-    )
+        "Serving copy published to %s (+%d tenant files, %d of them unchanged and kept)",
+        published.path, len(tenants.paths), len(tenants.unchanged),
+    )  # fmt: skip
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(published.path)),
             "tables": dg.MetadataValue.json(published.tables),
             "rows": sum(published.tables.values()),
             "macros": ", ".join(published.macros),
-            "tenant_files": dg.MetadataValue.json({k: str(v) for k, v in tenants.items()}),
+            "tenant_files": dg.MetadataValue.json({k: str(v) for k, v in tenants.paths.items()}),
+            "tenant_files_copied": len(tenants.copied),
         }
     )
