@@ -24,6 +24,7 @@ BENCHMARKS = (
     "entity_sync",  # long: paced by Polar's 500 requests/minute, see its docstring
     "many_connections",  # long: 1,000 accounts' first syncs at 500 requests/minute
     "demo_clone",  # a fresh clone's virtualenv and two `make demo` runs
+    "tenant_copies",
     "test_suite",  # `make test` on a fresh clone: minutes
 )
 # refresh_concurrency (owned by the extraction code) has no --quick; it is 50 orgs already.
@@ -37,6 +38,7 @@ TAKES_QUICK = {
     "analytics_build",
     "entity_sync",
     "many_connections",
+    "tenant_copies",
 }
 
 
