@@ -34,5 +34,7 @@ def _tighten(path: Path, mode: int) -> None:
     try:
         if stat.S_IMODE(path.stat().st_mode) != mode:
             os.chmod(path, mode)
+    except FileNotFoundError:
+        pass  # removed since it was listed (SQLite drops its -shm file): nothing left to protect
     except OSError as error:
         logger.warning("could not make %s owner-only (%s)", path, error.strerror)

@@ -207,3 +207,40 @@ def test_modes_an_older_version_left_open_are_tightened_by_the_next_command(
     assert mode(home) == 0o700
     assert mode(copied_state.token_store) == 0o600
     assert mode(copied_state.warehouse) == 0o600
+
+
+def test_a_side_file_gone_before_its_mode_is_tightened_is_no_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite removes its -shm file when the last connection closes: listed, then gone before
+    chmod (seen as a warning per worker in a 50-connection run) has nothing left to protect."""
+    from connectors.polar import private_files as module
+
+    side = tmp_path / "tokens.sqlite-shm"
+    side.write_bytes(b"")
+    side.chmod(0o644)
+    real_stat = Path.stat
+    calls = {"side": 0}
+
+    def vanishing_stat(path: Path, *args: object, **kwargs: object) -> os.stat_result:
+        if path == side:
+            calls["side"] += 1
+            if calls["side"] == 2:  # the race: there for exists(), gone for the mode check
+                side.unlink()
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", vanishing_stat)
+    with caplog.at_level("WARNING"):
+        module.private_files(side)
+    assert calls["side"] >= 2 and not side.exists() and caplog.records == []
+    other = tmp_path / "other"
+    other.write_bytes(b"")
+    other.chmod(0o644)
+
+    def refused(*_: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(module.os, "chmod", refused)
+    with caplog.at_level("WARNING"):
+        module.private_files(other)
+    assert "could not make" in caplog.text  # any other failure still warns
