@@ -18,6 +18,7 @@ in-process runs own process-wide signal handlers.
 
 import functools
 import multiprocessing
+import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from connectors.polar.config import PolarSettings
 from orchestration.cli.exit_codes import EXIT_PARTIAL
+from orchestration.defs.dbt.child import end_with_parent
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -76,8 +78,13 @@ def _refresh_raw(names: list[str], recent_only: bool, workers: int) -> list[Conn
             results.append(_printed(refresh_connection(name, recent_only)))
         return results
     # A fresh interpreter per worker: nothing of this process (locks, threads) is inherited.
+    # Workers end with this process: `refresh --all` killed or stopped by SIGTERM left them
+    # refreshing (and drawing on the budget) on their own; now each gets SIGTERM and stops at
+    # its run's next step, as an interrupted `refresh` does.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=end_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         try:
             futures = {pool.submit(refresh_connection, name, recent_only): name for name in names}
             for future in as_completed(futures):

@@ -186,7 +186,7 @@ def _apply_new_pii_policy(run: EntityRun) -> None:
     log.warning(
         "%s: the PII policy changed; rewriting stored rows, then a full re-read", run.entity
     )
-    with run.transaction() as con, memory_unbounded(con, run.session.path):
+    with run.transaction() as con, memory_unbounded(con):
         after = ""
         while chunk := ew.stored_items(
             con, run.entity, run.connection_name, run.organization_id, after, REWRITE_CHUNK

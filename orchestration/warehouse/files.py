@@ -153,28 +153,23 @@ def check_readable_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 # A refresh's writers (metrics, entity syncs) bound DuckDB's buffer pool so a
 # 1,000-organization refresh stays under 500 MB (DuckDB also allocates ~150 MB outside the pool
 # there); 40,000 orders (~3 KB each) written page by page under the bound peaked at 278 MB RSS,
-# 359 MB without it. The bound follows the file: a checkpoint must hold the metrics primary-key
-# index in memory (128 MB failed on the 650 MB file of 1,000 organizations), so a bigger
-# (backfilled) warehouse gets a bigger pool.
-BOUNDED_MEMORY_FLOOR_MB = 192
-BOUNDED_MEMORY_FILE_FRACTION = 0.25
-
-
-def bounded_writer_config(path: Path) -> dict[str, str | bool | int]:
-    """DuckDB settings for a long writer: a buffer pool bounded by the warehouse's size."""
-    size_mb = path.stat().st_size / 1e6 if path.exists() else 0.0
-    limit_mb = max(BOUNDED_MEMORY_FLOOR_MB, size_mb * BOUNDED_MEMORY_FILE_FRACTION)
-    # Every read orders explicitly, so insertion order need not be kept; one DuckDB thread saves
-    # ~20 MB of per-thread state and the writer waits on commits, not on CPU.
-    return {
-        "memory_limit": f"{limit_mb:.0f}MB",
-        "preserve_insertion_order": False,
-        "threads": 1,
-    }
+# 359 MB without it. The bound is fixed, not a share of the file: the pool is a cache that fills
+# to its limit, so with a quarter of the file a `refresh --all` worker held 649 MB at 250
+# connections (a 1.4 GB file), and 1,000 connections (~5 GB) would allow 1.2 GB each. DuckDB
+# 2.0 loads a primary-key index lazily: upserting 90-day windows into 40 million metric rows
+# (a 3.5 GB file) and checkpointing worked at 128 MB (209 MB RSS).
+BOUNDED_MEMORY_MB = 192
+# Every read orders explicitly, so insertion order need not be kept; one DuckDB thread saves
+# ~20 MB of per-thread state and the writer waits on commits, not on CPU.
+BOUNDED_WRITER_CONFIG: dict[str, str | bool | int] = {
+    "memory_limit": f"{BOUNDED_MEMORY_MB}MB",
+    "preserve_insertion_order": False,
+    "threads": 1,
+}
 
 
 @contextmanager
-def memory_unbounded(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[None]:
+def memory_unbounded(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Lift a bounded writer's memory limit for one large transaction, then bound it again.
 
     A transaction's own changes stay in memory until it commits: rewriting 40,000 stored orders
@@ -184,7 +179,7 @@ def memory_unbounded(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[Non
     try:
         yield
     finally:
-        con.execute(f"set memory_limit = '{bounded_writer_config(path)['memory_limit']}'")
+        con.execute(f"set memory_limit = '{BOUNDED_MEMORY_MB}MB'")
 
 
 @contextmanager
@@ -196,7 +191,7 @@ def open_warehouse(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the warehouse; writers get the raw schema created or migrated first.
 
-    `bounded_memory` (a refresh) caps DuckDB's buffer pool; see `bounded_writer_config`.
+    `bounded_memory` (a refresh) caps DuckDB's buffer pool; see `BOUNDED_WRITER_CONFIG`.
     """
     if read_only and not path.exists():
         raise WarehouseError(f"No warehouse at {path}: run `polar-metrics refresh` first.")
@@ -205,7 +200,7 @@ def open_warehouse(
         if not read_only:  # queue behind other processes' writers instead of failing
             stack.enter_context(writer_lock(path))
         try:
-            config = bounded_writer_config(path) if bounded_memory and not read_only else {}
+            config = BOUNDED_WRITER_CONFIG if bounded_memory and not read_only else {}
             con = duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.Error as error:
             raise WarehouseError(open_failure(path, error, writer=not read_only)) from None

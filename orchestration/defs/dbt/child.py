@@ -18,13 +18,14 @@ PR_SET_PDEATHSIG = 1
 STOP_GRACE_SECONDS = 2.0
 
 
-def end_with_parent() -> None:
-    """Have the kernel send SIGTERM when the parent ends; exit if it already has."""
+def end_with_parent(parent: int | None = None) -> None:
+    """Have the kernel send SIGTERM when the parent (`parent`, else the pid in PARENT_ENV)
+    ends; exit if it already has."""
     if not sys.platform.startswith("linux"):
         return
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    parent = os.environ.get(PARENT_ENV)
-    if parent and int(parent) != os.getppid():  # the parent died before prctl took effect
+    parent = parent or int(os.environ.get(PARENT_ENV) or 0)
+    if parent and parent != os.getppid():  # the parent died before prctl took effect
         raise SystemExit(143)
 
 

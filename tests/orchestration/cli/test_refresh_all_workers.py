@@ -1,11 +1,21 @@
-"""`refresh --all --workers N`: the worker count is checked before anything runs (the pool
-itself is exercised by test_many_connections.py and the benchmark's short form, both slow)."""
+"""`refresh --all --workers N`: the worker count is checked before anything runs, and the
+workers end with the command (the pool's results are checked by test_many_connections.py and
+the benchmark's short form, both slow)."""
 
 import os
 import subprocess
+import sys
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import pytest
+
+from connectors.polar.config import PolarSettings
+from connectors.polar_emulator.config import account_email
+from orchestration.cli.headless import connect_headless
 from tests.orchestration.cli.conftest import CLI
+from tests.orchestration.conftest import emulated_polar
 
 
 def _refresh(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -27,3 +37,54 @@ def test_workers_must_be_a_whole_number_of_at_least_one(tmp_path: Path) -> None:
         result = _refresh(tmp_path, "--all", "--workers", bad)
         assert result.returncode == 2, bad
         assert "is not a whole number of at least 1" in result.stderr, bad
+
+
+def _children(parent: int) -> list[int]:
+    """The pids of `parent`'s live child processes (Linux /proc)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if entry.name.isdigit() and stat[1] == str(parent) and stat[0] != "Z":
+            children.append(int(entry.name))
+    return children
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_end_when_refresh_all_is_killed(tmp_path: Path) -> None:
+    """A `refresh --all` killed outright (SIGKILL runs no cleanup) takes its workers with it:
+    they used to go on refreshing, and drawing on the OAuth app's budget, on their own."""
+    with emulated_polar(tmp_path, scenario="demo", accounts=2, latency_ms=300) as polar:
+        port = urlsplit(polar.emulator.redirect_uris[0]).port
+        connect_headless(PolarSettings.from_env(), "second", port, login_hint=account_email(2))
+        command = subprocess.Popen(
+            [str(CLI), "refresh", "--all", "--workers", "2"],
+            env={**os.environ, **polar.env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while len(workers := _children(command.pid)) < 3 and time.monotonic() < deadline:
+                time.sleep(0.1)  # the pool's resource tracker, then its two workers
+            assert len(workers) >= 3, "refresh --all never started its workers"
+            time.sleep(3.0)  # into their refreshes (each request takes 300 ms)
+            command.kill()
+            command.wait(timeout=10)
+            deadline = time.monotonic() + 15
+            while any(map(_alive, workers)) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not any(map(_alive, workers)), "workers outlived the killed refresh --all"
+        finally:
+            if command.poll() is None:
+                command.kill()
+                command.wait()

@@ -77,10 +77,17 @@ def test_readers_refuse_another_version_with_what_to_do(tmp_path: Path, offset: 
             pass
 
 
-def test_the_refresh_writer_bounds_memory_by_the_file_size(tmp_path: Path) -> None:
-    small = files.bounded_writer_config(tmp_path / "missing.duckdb")
-    big = tmp_path / "big.duckdb"
-    with big.open("wb") as handle:
-        handle.truncate(4_000_000_000)  # sparse: no disk used
-    assert small["memory_limit"] == f"{files.BOUNDED_MEMORY_FLOOR_MB}MB"
-    assert files.bounded_writer_config(big)["memory_limit"] == "1000MB"
+def test_a_refresh_writer_gets_the_fixed_memory_bound_and_a_plain_writer_does_not(
+    tmp_path: Path,
+) -> None:
+    """The bound is a constant, not a share of the file: a share let each `refresh --all` worker
+    grow with the warehouse of every connection (649 MB at 250 connections)."""
+    path = tmp_path / "w.duckdb"
+    setting = "select current_setting('memory_limit')"
+    with files.open_warehouse(path, bounded_memory=True) as con:
+        assert con.execute(setting).fetchone() == ("183.1 MiB",)  # 192 MB
+        with files.memory_unbounded(con):
+            assert con.execute(setting).fetchone() != ("183.1 MiB",)
+        assert con.execute(setting).fetchone() == ("183.1 MiB",)
+    with files.open_warehouse(path) as con:
+        assert con.execute(setting).fetchone() != ("183.1 MiB",)
