@@ -7,14 +7,14 @@ from collections.abc import Callable
 
 import duckdb
 
-from orchestration.warehouse.entity_tables import ENTITY_DDL
+from orchestration.warehouse.entity_tables import ENTITY_DDL, ENTITY_TABLES
 
 # The `organization_id` of Polar's server-side sum over every active organization.
 ALL_SCOPE = "all"
 
 # The raw schema version this release writes and reads. Writers migrate older warehouses
 # (MIGRATIONS below); readers only check it.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # A value Polar restated: what a later fetch changed (refunds move net revenue back to the
 # order's day, cancellations move committed MRR), old and new kept.
@@ -111,10 +111,33 @@ def add_metric_revisions(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(REVISIONS_DDL)
 
 
+def drop_entity_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """3 -> 4: the entity tables without their primary key (why: EntityTable.ddl), rows kept.
+
+    DuckDB cannot drop a key, so a keyed table is copied into a new one and replaced.
+    """
+    keyed = {
+        row[0]
+        for row in con.execute(
+            "select table_name from duckdb_constraints() "
+            "where schema_name = 'raw' and constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
+    }
+    for table in ENTITY_TABLES.values():
+        name = table.name.split(".")[1]
+        if name not in keyed:
+            continue
+        con.execute(f"alter table {table.name} rename to {name}_keyed")
+        con.execute(table.ddl())
+        con.execute(f"insert into {table.name} by name select * from raw.{name}_keyed")
+        con.execute(f"drop table raw.{name}_keyed")
+
+
 # MIGRATIONS[v] brings a version-v warehouse to v + 1; a new schema version appends one step
 # and bumps SCHEMA_VERSION above.
 MIGRATIONS: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (
     add_missing_tables_and_columns,
     add_entity_tables,
     add_metric_revisions,
+    drop_entity_keys,
 )

@@ -1,4 +1,5 @@
-"""The raw entity tables: added by the schema-2 migration, idempotent upserts by id."""
+"""The raw entity tables: added by the schema-2 migration, unkeyed by schema 4, idempotent
+upserts by (connection, id)."""
 
 import json
 from datetime import UTC, datetime
@@ -37,9 +38,9 @@ def test_a_version_1_warehouse_gains_the_entity_tables_and_keeps_its_rows(tmp_pa
     assert (kept, version) == ([(5.0,)], [(schema.SCHEMA_VERSION,)])
 
 
-def test_every_entity_table_is_keyed_by_connection_and_id_with_item_and_fetched_at(
-    tmp_path: Path,
-) -> None:
+def test_every_entity_table_has_item_and_fetched_at_and_no_key_index(tmp_path: Path) -> None:
+    """No primary key: DuckDB rewrites a key index at every checkpoint (see EntityTable.ddl);
+    the writes keep one row per (connection_name, id), tested below."""
     with files.open_warehouse(tmp_path / "w.duckdb") as con:
         for table in ENTITY_TABLES.values():
             columns = {r[0]: r[1] for r in con.execute(f"describe {table.name}").fetchall()}
@@ -50,7 +51,40 @@ def test_every_entity_table_is_keyed_by_connection_and_id_with_item_and_fetched_
                 "where constraint_type = 'PRIMARY KEY' and table_name = ?",
                 [table.name.split(".")[1]],
             ).fetchall()
-            assert keys == [(["connection_name", "id"],)]
+            assert keys == []
+
+
+def version_3_warehouse(path: Path) -> None:
+    """A warehouse as schema 3 left it: entity tables keyed by (connection_name, id), a row."""
+    con = duckdb.connect(str(path))
+    for statement in (*schema.RAW_DDL, schema.REVISIONS_DDL):
+        con.execute(statement)
+    for table in ENTITY_TABLES.values():
+        con.execute(table.ddl()[: -len(")")] + ", primary key (connection_name, id))")
+    con.execute(
+        "insert into raw.polar_orders (connection_name, organization_id, id, status, item) "
+        "values ('c', 'org', 'o1', 'paid', '{\"id\": \"o1\"}')"
+    )
+    con.execute("create table raw.schema_version(version integer)")
+    con.execute("insert into raw.schema_version values (3)")
+    con.close()
+
+
+def test_a_version_3_warehouse_loses_the_entity_keys_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    version_3_warehouse(path)
+    with files.open_warehouse(path) as con:
+        keyed = con.execute(
+            "select table_name from duckdb_constraints() where constraint_type = 'PRIMARY KEY' "
+            "and table_name in ?",
+            [[t.name.split(".")[1] for t in ENTITY_TABLES.values()]],
+        ).fetchall()
+        kept = con.execute("select connection_name, id, status from raw.polar_orders").fetchall()
+        version = con.execute("select version from raw.schema_version").fetchall()
+        columns = [r[0] for r in con.execute("describe raw.polar_orders").fetchall()]
+    assert keyed == []
+    assert (kept, version) == ([("c", "o1", "paid")], [(schema.SCHEMA_VERSION,)])
+    assert columns == ENTITY_TABLES["orders"].column_names
 
 
 def test_upserting_the_same_items_twice_keeps_one_row_each_with_the_latest_values(
@@ -83,8 +117,31 @@ def test_upserting_the_same_items_twice_keeps_one_row_each_with_the_latest_value
     assert json.loads(stored[0][5]) == changed
 
 
-def test_an_odd_value_types_to_null_instead_of_failing_the_page(tmp_path: Path) -> None:
+def test_a_page_replaces_only_its_own_connections_rows_and_a_repeated_id_once(
+    tmp_path: Path,
+) -> None:
+    """The same Polar id in two connections (two accounts can see one organization) is two rows;
+    a page listing an id twice (Polar moved it between two pages) stores it once."""
+    now = datetime.now(UTC)
     with files.open_warehouse(tmp_path / "w.duckdb") as con:
+        for connection, status in (("c", "paid"), ("d", "paid"), ("c", "refunded")):
+            with files.transaction(con):
+                upsert_items(
+                    con,
+                    "orders",
+                    connection_name=connection,
+                    organization_id="org",
+                    items=[{"id": "o1", "status": status}, {"id": "o1", "status": status}],
+                    fetched_at=now,
+                )
+        stored = con.execute(
+            "select connection_name, id, status from raw.polar_orders order by 1"
+        ).fetchall()
+    assert stored == [("c", "o1", "refunded"), ("d", "o1", "paid")]
+
+
+def test_an_odd_value_types_to_null_instead_of_failing_the_page(tmp_path: Path) -> None:
+    with files.open_warehouse(tmp_path / "w.duckdb") as con, files.transaction(con):
         upsert_items(
             con,
             "subscriptions",
@@ -112,4 +169,4 @@ def test_a_version_2_warehouse_gains_the_empty_revisions_table_and_keeps_its_row
         revisions = con.execute("select count(*) from raw.polar_metric_revisions").fetchall()
         kept = con.execute("select value from raw.polar_metrics").fetchall()
         version = con.execute("select version from raw.schema_version").fetchall()
-    assert (revisions, kept, version) == ([(0,)], [(5.0,)], [(3,)])
+    assert (revisions, kept, version) == ([(0,)], [(5.0,)], [(schema.SCHEMA_VERSION,)])
