@@ -19,6 +19,7 @@ in-process runs own process-wide signal handlers.
 import functools
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -78,12 +79,9 @@ def _refresh_raw(names: list[str], recent_only: bool, workers: int) -> list[Conn
             results.append(_printed(refresh_connection(name, recent_only)))
         return results
     # A fresh interpreter per worker: nothing of this process (locks, threads) is inherited.
-    # Workers end with this process: `refresh --all` killed or stopped by SIGTERM left them
-    # refreshing (and drawing on the budget) on their own; now each gets SIGTERM and stops at
-    # its run's next step, as an interrupted `refresh` does.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=end_with_parent, initargs=(os.getpid(),)
+        workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
     ) as pool:
         try:
             futures = {pool.submit(refresh_connection, name, recent_only): name for name in names}
@@ -104,13 +102,41 @@ def _printed(result: ConnectionResult) -> ConnectionResult:
     return result
 
 
+# The `refresh --all` process a pool worker belongs to (None outside a pool).
+_parent: int | None = None
+
+
+def _start_worker(parent: int) -> None:
+    """A pool worker ends with `refresh --all`: killed or stopped, it left its workers
+    refreshing (and drawing on the budget) on their own, then waiting for work forever. The
+    kernel sends SIGTERM when the parent ends: while idle that ends the worker; during a run
+    it stops the run at its next step (as an interrupted `refresh` does, so no token is lost)
+    and the worker ends after it (`_end_if_orphaned`)."""
+    global _parent
+    _parent = parent
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    end_with_parent(parent)
+
+
+def _end_if_orphaned() -> None:
+    """After a run in a pool worker: back to SIGTERM's default, and end if the parent has."""
+    if _parent is None:
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if os.getppid() != _parent:
+        os._exit(128 + signal.SIGTERM)  # nobody reads the result; the run has committed
+
+
 def refresh_connection(name: str, recent_only: bool = False) -> ConnectionResult:
     """One connection's raw tables (the unit of work of a worker process)."""
     from orchestration.cli.runner import RAW_JOB, RAW_RECENT_JOB, run_refresh
 
     started = time.monotonic()
     job = RAW_RECENT_JOB if recent_only else RAW_JOB  # a job name wins over recent_only
-    report = run_refresh(connection_name=name, job_name=job, defs=raw_definitions())
+    try:
+        report = run_refresh(connection_name=name, job_name=job, defs=raw_definitions())
+    finally:
+        _end_if_orphaned()
     elapsed = time.monotonic() - started
     metrics = report.materialized.get("polar_metrics_daily", {})
     if report.success and metrics.get("refresh_status") != "partial":

@@ -60,10 +60,12 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_workers_end_when_refresh_all_is_killed(tmp_path: Path) -> None:
+def test_workers_end_when_refresh_all_is_killed_during_their_runs(tmp_path: Path) -> None:
     """A `refresh --all` killed outright (SIGKILL runs no cleanup) takes its workers with it:
-    they used to go on refreshing, and drawing on the OAuth app's budget, on their own."""
-    with emulated_polar(tmp_path, scenario="demo", accounts=2, latency_ms=300) as polar:
+    they used to go on refreshing (and drawing on the OAuth app's budget) on their own, then
+    wait for work forever. Killed while both workers are inside a run: each stops at its run's
+    next step and ends."""
+    with emulated_polar(tmp_path, scenario="demo", accounts=2, latency_ms=100) as polar:
         port = urlsplit(polar.emulator.redirect_uris[0]).port
         connect_headless(PolarSettings.from_env(), "second", port, login_hint=account_email(2))
         command = subprocess.Popen(
@@ -73,16 +75,18 @@ def test_workers_end_when_refresh_all_is_killed(tmp_path: Path) -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            deadline = time.monotonic() + 60
-            while len(workers := _children(command.pid)) < 3 and time.monotonic() < deadline:
-                time.sleep(0.1)  # the pool's resource tracker, then its two workers
-            assert len(workers) >= 3, "refresh --all never started its workers"
-            time.sleep(3.0)  # into their refreshes (each request takes 300 ms)
+            deadline = time.monotonic() + 90
+            warehouse = polar.state_dir / "warehouse.duckdb"
+            while not warehouse.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)  # the first write of a run: the workers are inside their runs
+            workers = _children(command.pid)
+            assert warehouse.exists() and len(workers) >= 3, "the workers never started a run"
+            time.sleep(1.0)
             command.kill()
             command.wait(timeout=10)
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + 60
             while any(map(_alive, workers)) and time.monotonic() < deadline:
-                time.sleep(0.1)
+                time.sleep(0.2)
             assert not any(map(_alive, workers)), "workers outlived the killed refresh --all"
         finally:
             if command.poll() is None:
