@@ -81,13 +81,17 @@ def test_a_refresh_writer_gets_the_fixed_memory_bound_and_a_plain_writer_does_no
     tmp_path: Path,
 ) -> None:
     """The bound is a constant, not a share of the file: a share let each `refresh --all` worker
-    grow with the warehouse of every connection (649 MB at 250 connections)."""
+    grow with the warehouse of every connection (649 MB at 250 connections). A large
+    transaction lifts it and sets it back (DuckDB shows 192 MB as 183.x MiB, rounded)."""
     path = tmp_path / "w.duckdb"
-    setting = "select current_setting('memory_limit')"
+
+    def limit(con: duckdb.DuckDBPyConnection) -> str:
+        return con.execute("select current_setting('memory_limit')").fetchone()[0]
+
     with files.open_warehouse(path, bounded_memory=True) as con:
-        assert con.execute(setting).fetchone() == ("183.1 MiB",)  # 192 MB
+        assert limit(con).startswith("183.")
         with files.memory_unbounded(con):
-            assert con.execute(setting).fetchone() != ("183.1 MiB",)
-        assert con.execute(setting).fetchone() == ("183.1 MiB",)
+            assert not limit(con).startswith("183.")
+        assert limit(con).startswith("183.")
     with files.open_warehouse(path) as con:
-        assert con.execute(setting).fetchone() != ("183.1 MiB",)
+        assert not limit(con).startswith("183.")
