@@ -34,7 +34,10 @@ from connectors.polar_emulator.business.subscription_changes import (
 POLAR_FEE_RATE = 0.04  # Polar's fee: 4% + 40 cents per payment
 POLAR_FEE_FIXED = 40
 REFUND_SHARE = 0.025
-FAILED_PAYMENT_SHARE_AFTER_DROP = 0.85
+# Every payment of the `drop` scenario's last days fails (an outage): with 85 % failing, one
+# surviving annual payment kept yesterday above half of the trailing week on 3 of 60 days
+# checked, and the default alert rule missed the fall (a flaky alert test on those days).
+FAILED_PAYMENT_SHARE_AFTER_DROP = 1.0
 _ONE_TIME_KEY_BASE = 1 << 42  # hash keys of one-time orders, apart from renewal keys
 
 

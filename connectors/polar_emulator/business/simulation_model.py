@@ -74,7 +74,7 @@ class BusinessProfile:
     daily_one_time_orders: float
     checkout_conversion: float
     daily_cost_events: float
-    drop_from: float | None = None  # from then on most payments fail (the `drop` scenario)
+    drop_from: float | None = None  # from then on every payment fails (the `drop` scenario)
 
 
 @dataclass
