@@ -14,7 +14,7 @@ ALL_SCOPE = "all"
 
 # The raw schema version this release writes and reads. Writers migrate older warehouses
 # (MIGRATIONS below); readers only check it.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # A value Polar restated: what a later fetch changed (refunds move net revenue back to the
 # order's day, cancellations move committed MRR), old and new kept.
@@ -23,6 +23,10 @@ REVISIONS_DDL = """create table if not exists raw.polar_metric_revisions(
     previous_value double, value double, previously_fetched_at timestamptz,
     fetched_at timestamptz,
     primary key (connection_name, organization_id, date, metric_slug, fetched_at))"""
+
+METRICS_DDL = """create table if not exists raw.polar_metrics(
+    connection_name varchar, organization_id varchar, date date, metric_slug varchar,
+    value double, fetched_at timestamptz)"""
 
 RAW_DDL = (
     "create schema if not exists raw",
@@ -34,10 +38,13 @@ RAW_DDL = (
         status varchar, default_presentment_currency varchar, created_at timestamptz,
         is_queried boolean, discovered_at timestamptz,
         primary key (connection_name, organization_id))""",
-    """create table if not exists raw.polar_metrics(
-        connection_name varchar, organization_id varchar, date date, metric_slug varchar,
-        value double, fetched_at timestamptz,
-        primary key (connection_name, organization_id, date, metric_slug))""",
+    # No primary key (schema 5), as the entity tables (EntityTable.ddl): a checkpoint rewrote
+    # the whole key index, and `refresh --all` workers close the file (a checkpoint) after
+    # every connection's metrics. With 8 million rows (540 connections) a close took 1.2-1.4 s
+    # and the writer's RSS went from 200 MB to 525 MB in its 192 MB DuckDB pool. One row per
+    # (connection, organization, date, slug) is kept by writes.replace_metrics and checked by
+    # dbt (unique_combination on stg_polar__metrics).
+    METRICS_DDL,
     """create table if not exists raw.polar_metric_definitions(
         connection_name varchar, slug varchar, display_name varchar, type varchar,
         drift varchar, first_seen_at timestamptz, last_seen_at timestamptz,
@@ -112,25 +119,33 @@ def add_metric_revisions(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def drop_entity_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """3 -> 4: the entity tables without their primary key (why: EntityTable.ddl), rows kept.
-
-    DuckDB cannot drop a key, so a keyed table is copied into a new one and replaced.
-    """
-    keyed = {
-        row[0]
-        for row in con.execute(
-            "select table_name from duckdb_constraints() "
-            "where schema_name = 'raw' and constraint_type = 'PRIMARY KEY'"
-        ).fetchall()
-    }
+    """3 -> 4: the entity tables without their primary key (why: EntityTable.ddl), rows kept."""
     for table in ENTITY_TABLES.values():
-        name = table.name.split(".")[1]
-        if name not in keyed:
-            continue
-        con.execute(f"alter table {table.name} rename to {name}_keyed")
-        con.execute(table.ddl())
-        con.execute(f"insert into {table.name} by name select * from raw.{name}_keyed")
-        con.execute(f"drop table raw.{name}_keyed")
+        _copy_without_key(con, table.name, table.ddl())
+
+
+def drop_metrics_key(con: duckdb.DuckDBPyConnection) -> None:
+    """4 -> 5: raw.polar_metrics without its primary key (why: RAW_DDL), rows kept."""
+    _copy_without_key(con, "raw.polar_metrics", METRICS_DDL)
+
+
+def _copy_without_key(con: duckdb.DuckDBPyConnection, table: str, ddl: str) -> None:
+    """Replace a keyed `table` by an unkeyed one (`ddl`) with the same rows and columns.
+
+    DuckDB cannot drop a key, so the table is renamed, created again and copied.
+    """
+    name = table.split(".")[1]
+    keyed = con.execute(
+        "select count(*) from duckdb_constraints() where schema_name = 'raw' "
+        "and table_name = ? and constraint_type = 'PRIMARY KEY'",
+        [name],
+    ).fetchone()
+    if not keyed or not keyed[0]:
+        return
+    con.execute(f"alter table {table} rename to {name}_keyed")
+    con.execute(ddl)
+    con.execute(f"insert into {table} by name select * from raw.{name}_keyed")
+    con.execute(f"drop table raw.{name}_keyed")
 
 
 # MIGRATIONS[v] brings a version-v warehouse to v + 1; a new schema version appends one step
@@ -140,4 +155,5 @@ MIGRATIONS: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (
     add_entity_tables,
     add_metric_revisions,
     drop_entity_keys,
+    drop_metrics_key,
 )

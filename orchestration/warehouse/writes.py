@@ -28,9 +28,10 @@ def replace_metrics(
     A changed value of a day that had ended (in `timezone`) when it was stored is kept in
     raw.polar_metric_revisions first: Polar restated it.
 
-    The result equals delete-then-insert, but rows whose key already exists are updated in
-    place: deleting from DuckDB's primary-key index costs several times more than updating
-    the non-key columns, and a refresh rewrites mostly existing keys.
+    The table has no key index (schema.RAW_DDL says why): the window's rows are deleted and the
+    frames inserted in the caller's transaction, under the writer lock, which keeps one row per
+    (connection, organization, date, slug). Rows outside the window or a key given twice would
+    break that, so they are refused before anything is written.
     """
     con.execute(
         "create or replace temp table incoming_metrics as "
@@ -46,27 +47,32 @@ def replace_metrics(
             )
         finally:
             con.unregister("incoming_frame")
-    keep_revisions(con, timezone)
-    con.execute(
-        "update raw.polar_metrics m set value = i.value, fetched_at = i.fetched_at "
-        f"from incoming_metrics i where {_SAME_KEY}"
-    )
-    con.execute(
-        "insert into raw.polar_metrics select * from incoming_metrics i "
-        f"where not exists (select 1 from raw.polar_metrics m where {_SAME_KEY})"
-    )
-    con.execute(
-        "delete from raw.polar_metrics m where m.connection_name = ? "
-        "and list_contains(?, m.organization_id) and m.date between ? and ? "
-        f"and not exists (select 1 from incoming_metrics i where {_SAME_KEY})",
-        [connection_name, list(scopes), start, end],
-    )
+    window = [connection_name, list(scopes), start, end]
+    _refuse_rows_outside_the_window(con, window)
+    keep_revisions(con, timezone, window)
+    con.execute(f"delete from raw.polar_metrics m where {_in_window('m')}", window)
+    con.execute("insert into raw.polar_metrics select * from incoming_metrics")
     written = con.execute("select count(*) from incoming_metrics").fetchone()
     con.execute("drop table incoming_metrics")
     return int(written[0]) if written else 0
 
 
-def keep_revisions(con: duckdb.DuckDBPyConnection, timezone: str) -> None:
+def _refuse_rows_outside_the_window(con: duckdb.DuckDBPyConnection, window: list[object]) -> None:
+    found = con.execute(
+        f"select count(*) filter (where not ({_in_window('i')})), "
+        "count(*) - count(distinct (organization_id, date, metric_slug)) "
+        "from incoming_metrics i",
+        window,
+    ).fetchone()
+    outside, repeated = found if found else (0, 0)
+    if outside or repeated:
+        raise ValueError(
+            f"metric rows to write: {outside} outside the window replaced, {repeated} keys "
+            "given twice (a bug in the caller; nothing was written)"
+        )
+
+
+def keep_revisions(con: duckdb.DuckDBPyConnection, timezone: str, window: list[object]) -> None:
     """Record every stored value the incoming rows change (old and new) before they replace it.
 
     A day still running when it was stored (today) grows by itself; only the change of a day
@@ -76,9 +82,18 @@ def keep_revisions(con: duckdb.DuckDBPyConnection, timezone: str) -> None:
         "insert or ignore into raw.polar_metric_revisions select m.connection_name, "
         "m.organization_id, m.date, m.metric_slug, m.value, i.value, m.fetched_at, i.fetched_at "
         f"from raw.polar_metrics m join incoming_metrics i on {_SAME_KEY} "
-        "where m.value is distinct from i.value "
+        f"where {_in_window('m')} and m.value is distinct from i.value "
         "and m.date < cast(timezone(?, m.fetched_at) as date)",
-        [timezone],
+        [*window, timezone],
+    )
+
+
+def _in_window(alias: str) -> str:
+    """The rows a replacement owns: one connection's scopes in [start, end] (its parameters:
+    connection name, scopes, start, end)."""
+    return (
+        f"{alias}.connection_name = ? and list_contains(?, {alias}.organization_id) "
+        f"and {alias}.date between ? and ?"
     )
 
 

@@ -6,7 +6,7 @@ import duckdb
 
 from orchestration.defs.dbt.project import BUILD_ARGS
 from tests.dbt.dbt_runner import WAREHOUSE_FILE_NAME, DbtSession
-from tests.dbt.raw_fixture import TODAY, create_raw_warehouse, polar_all_value
+from tests.dbt.raw_fixture import CONNECTION, TODAY, create_raw_warehouse, polar_all_value
 
 ROLLUP_CHECK = "assert_rollup_agrees_with_polar_all_series"
 BREAKS = [
@@ -20,6 +20,16 @@ BREAKS = [
     "update raw.polar_metrics set value = 10 ^ 9 where organization_id = 'org-eur' "
     "and metric_slug = 'net_revenue' and date = ?",
 ]
+# A product synced without its creation time, which the products mart requires (with five
+# other columns, in one `not_null_columns` test).
+NULL_CREATED_AT = (
+    f"insert into raw.polar_products (connection_name, organization_id, id, fetched_at) "
+    f"values ('{CONNECTION}', 'org-usd', 'product-without-created-at', ?)"
+)
+PRODUCTS_NOT_NULL = (
+    "not_null_columns_polar_products_"
+    "connection_name__organization_id__product_id__created_at__is_archived__is_deleted"
+)
 
 
 def test_broken_invariants_fail_dbt_build_and_name_the_failing_tests(
@@ -28,12 +38,15 @@ def test_broken_invariants_fail_dbt_build_and_name_the_failing_tests(
     warehouse = tmp_path / WAREHOUSE_FILE_NAME
     create_raw_warehouse(warehouse)
     with duckdb.connect(str(warehouse)) as connection:
-        for statement in BREAKS:
+        for statement in [*BREAKS, NULL_CREATED_AT]:
             connection.execute(statement, [TODAY])
 
     outcome = dbt_session.invoke(BUILD_ARGS, warehouse, tmp_path)
 
     assert not outcome.success
+    # One required column of the products mart is null in some row: one failing row (that column).
+    assert outcome.statuses[PRODUCTS_NOT_NULL] == "fail"
+    assert outcome.messages[PRODUCTS_NOT_NULL].startswith("Got 1 result")
     assert outcome.statuses["assert_arr_is_twelve_times_mrr"] == "fail"
     assert outcome.statuses[ROLLUP_CHECK] == "fail"  # severity error: the fixture is an emulator
     assert outcome.statuses["assert_net_revenue_at_most_revenue"] == "warn"

@@ -52,7 +52,12 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
     # worker) must not parse into the same target directory together.
     lock_path = project.project_dir / project.target_path / "manifest.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as lock, warehouse_environment():
+    with warehouse_environment() as configured:
+        # Parsed as if beside a warehouse of the configured name (parsing opens no file): dbt
+        # runs in the warehouse's directory with that bare name (child.py), so every build's
+        # profile renders the same and a state directory's first build reuses this parse.
+        beside = lock_path.parent / Path(configured).name
+    with lock_path.open("w") as lock, warehouse_environment(beside):
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not manifest_is_current(project):
             dbt_resource().cli(["parse", "--quiet"], target_path=project.target_path).wait()

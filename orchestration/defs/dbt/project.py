@@ -10,9 +10,9 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 
 from connectors.polar.config import PolarSettings
+from orchestration.defs.dbt.child import WAREHOUSE_ENV
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
-WAREHOUSE_ENV = "POLAR_METRICS_WAREHOUSE"
 # What a refresh builds: every model, seed, snapshot and data test, not the dbt unit tests. Unit
 # tests check the SQL against fixed inputs, so they cannot fail on Polar's data; run on every
 # refresh they were a quarter of dbt's time (profile of a refresh, December 2026). The test suite
@@ -39,13 +39,16 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, target="warehouse")
 
 
 @contextmanager
-def warehouse_environment() -> Iterator[str]:
-    """POLAR_METRICS_WAREHOUSE for dbt's profile: as set, or the settings' default path."""
+def warehouse_environment(path: Path | None = None) -> Iterator[str]:
+    """POLAR_METRICS_WAREHOUSE for dbt's profile: `path`, else as set, else the settings'
+    default path; the previous value is back afterwards."""
     previous = os.environ.get(WAREHOUSE_ENV)
-    path = previous or str(PolarSettings.from_env().warehouse_path)
-    os.environ[WAREHOUSE_ENV] = path
+    chosen = str(path) if path else previous or str(PolarSettings.from_env().warehouse_path)
+    os.environ[WAREHOUSE_ENV] = chosen
     try:
-        yield path
+        yield chosen
     finally:
         if previous is None:
             os.environ.pop(WAREHOUSE_ENV, None)
+        else:
+            os.environ[WAREHOUSE_ENV] = previous

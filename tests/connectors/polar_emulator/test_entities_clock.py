@@ -18,7 +18,7 @@ from tests.connectors.polar_emulator.entity_checks import (
 )
 from tests.connectors.polar_emulator.sim_fixtures import FIXED_NOW, api_session
 
-RECENT = timedelta(days=120)  # orders older than this cannot change any more (refunds <= 21 d)
+RECENT = timedelta(days=45)  # orders older than this cannot change any more (refunds <= 21 d)
 
 
 def _snapshot(http: httpx.Client) -> dict[str, dict[str, dict[str, Any]]]:

@@ -60,8 +60,13 @@ def test_a_refresh_prints_one_line_per_stage_and_keeps_dbt_out_of_the_source_tre
     # dbt's own lines went to the log file in the state directory, its run folder too.
     dbt_state = demo_polar.state_dir / "dbt"
     assert "Done. PASS=" in (dbt_state / "last-build.log").read_text()
-    assert len(list((dbt_state / "runs").iterdir())) == 1
+    (run_folder,) = (dbt_state / "runs").iterdir()
     assert (dbt_state / "partial_parse.msgpack").exists()
+    # A new state directory's first build reused the project's own parse (dbt/child.py): dbt
+    # said so in its debug log, and did not parse the whole project again.
+    debug_log = (run_folder / "dbt.log").read_text()
+    assert "Partial parsing enabled" in debug_log, debug_log[:3000]
+    assert "Unable to do partial parsing" not in debug_log
     assert source_tree_run_folders() == before
 
 
