@@ -16,6 +16,7 @@ than Polar's limit. Threads would not do: the work is CPU under one GIL, and Dag
 in-process runs own process-wide signal handlers.
 """
 
+import ctypes
 import functools
 import multiprocessing
 import os
@@ -116,6 +117,25 @@ def _start_worker(parent: int) -> None:
     _parent = parent
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     end_with_parent(parent)
+    _cap_malloc_arenas()
+
+
+# glibc's mallopt parameter for the number of malloc arenas (malloc.h).
+M_ARENA_MAX = -8
+
+
+def _cap_malloc_arenas(arenas: int = 2) -> None:
+    """At most `arenas` glibc malloc arenas in this worker (Linux with glibc only).
+
+    glibc gives threads arenas of their own (up to 8 per core) and keeps what they freed: a
+    worker at 230 connections of the 1,000-connection benchmark had 12 of them, 150 MB of its
+    ~400 MB. DuckDB allocates through its own allocator, so this caps Python's side only.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None)
+    if hasattr(libc, "mallopt"):
+        libc.mallopt(ctypes.c_int(M_ARENA_MAX), ctypes.c_int(arenas))
 
 
 def _end_if_orphaned() -> None:

@@ -92,3 +92,46 @@ def test_workers_end_when_refresh_all_is_killed_during_their_runs(tmp_path: Path
             if command.poll() is None:
                 command.kill()
                 command.wait()
+
+
+# Threads that each allocate and free (as the fetch threads parse pages), then glibc's own
+# report (malloc_info) of the arenas ("heaps") it made. Run as a fresh process each time.
+ARENAS_PROBE = """
+import ctypes, sys, tempfile, threading
+from orchestration.cli.refresh_all import _cap_malloc_arenas
+if sys.argv[1] == "capped":
+    _cap_malloc_arenas()
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+barrier = threading.Barrier(16)
+def work():
+    barrier.wait()
+    for _ in range(200):
+        libc.free(libc.malloc(600_000))
+threads = [threading.Thread(target=work) for _ in range(16)]
+for t in threads: t.start()
+for t in threads: t.join()
+libc.fdopen.restype = ctypes.c_void_p
+with tempfile.TemporaryFile("w+") as report:
+    stream = libc.fdopen(report.fileno(), b"w")
+    libc.malloc_info(0, ctypes.c_void_p(stream))
+    libc.fflush(ctypes.c_void_p(stream))
+    report.seek(0)
+    print(report.read().count("<heap nr="))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc arenas")
+def test_a_worker_caps_glibcs_malloc_arenas_at_two() -> None:
+    """A worker's threads share two malloc arenas (`_cap_malloc_arenas`, run when a worker
+    starts) instead of one each, whose freed memory glibc keeps."""
+
+    def arenas(mode: str) -> int:
+        probe = subprocess.run(
+            [sys.executable, "-c", ARENAS_PROBE, mode], capture_output=True, text=True, check=True
+        )
+        return int(probe.stdout)
+
+    assert arenas("capped") <= 2
+    assert arenas("default") > 2  # the probe makes more when nothing caps them
