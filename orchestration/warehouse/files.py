@@ -155,9 +155,9 @@ def check_readable_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 # there); 40,000 orders (~3 KB each) written page by page under the bound peaked at 278 MB RSS,
 # 359 MB without it. The bound is fixed, not a share of the file: the pool is a cache that fills
 # to its limit, so with a quarter of the file a `refresh --all` worker held 649 MB at 250
-# connections (a 1.4 GB file), and 1,000 connections (~5 GB) would allow 1.2 GB each. DuckDB
-# 2.0 loads a primary-key index lazily: upserting 90-day windows into 40 million metric rows
-# (a 3.5 GB file) and checkpointing worked at 128 MB (209 MB RSS).
+# connections (a 1.4 GB file), and 1,000 connections (~5 GB) would allow 1.2 GB each. The
+# tables written at volume have no key index (schema 5): checkpointing a dirty key index took
+# the writer far beyond the pool (525 MB RSS at 8 million metric rows).
 BOUNDED_MEMORY_MB = 192
 # Every read orders explicitly, so insertion order need not be kept; one DuckDB thread saves
 # ~20 MB of per-thread state and the writer waits on commits, not on CPU.
