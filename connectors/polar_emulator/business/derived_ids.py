@@ -16,8 +16,9 @@ def derived_int(*parts: object) -> int:
 def derived_uuid4(*parts: object) -> str:
     """A version-4 UUID string that depends only on the parts (Polar validates ids as UUID4).
 
-    The same string as `str(uuid.UUID(bytes=digest[:16], version=4))`, set by hand: the entity
-    pages derive several ids per item, and building UUID objects was a tenth of serving them.
+    The same string as `str(uuid.UUID(bytes=digest[:16], version=4))`, set by hand (2.3 us
+    instead of 3.9 us): entity pages derive several ids per item, and derived ids were 11 % of
+    a profile of the emulator's clock test.
     """
     raw = bytearray(hashlib.sha256("/".join(map(str, parts)).encode()).digest()[:16])
     raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
