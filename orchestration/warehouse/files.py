@@ -168,6 +168,15 @@ BOUNDED_WRITER_CONFIG: dict[str, str | bool | int] = {
 }
 
 
+# HANDOVER_WITHOUT_CHECKPOINT: a refresh's writers close the file without checkpointing it.
+# `refresh --all` workers take turns and close at nearly every page; each close rewrote the
+# changed tables into the file: 56 % of a worker's samples at 450 connections, and the closes
+# were the workers' memory peaks. On a 1.8 GB copy, a page cycle's close took 7 ms instead of
+# 127 ms (the next open replays the WAL: 53 ms instead of 29). Commits are durable in the WAL
+# either way; readers and the serving copy read through it, and DuckDB still checkpoints when
+# the WAL passes its threshold (16 MB) and when dbt or any other writer closes the file.
+
+
 @contextmanager
 def memory_unbounded(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Lift a writer's memory limit for one large transaction, then set it back.
@@ -212,6 +221,8 @@ def open_warehouse(
             _check_reader_version(con, path)
         else:
             ensure_schema(con, path)
+        if bounded_memory and not read_only:
+            con.execute("pragma disable_checkpoint_on_shutdown")  # see HANDOVER_WITHOUT_CHECKPOINT
         yield con
 
 

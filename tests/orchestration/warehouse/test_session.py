@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
+
+from orchestration.warehouse.files import open_read_only, open_warehouse
 from orchestration.warehouse.session import WarehouseSession
 from orchestration.warehouse.writer_lock import current_holder
 
@@ -55,3 +58,25 @@ def test_an_idle_session_lets_a_waiting_writer_in_and_opens_again_after(tmp_path
             assert con.execute("select n from t").fetchall() == [(-1,)]
         assert session.opens == 2
     assert current_holder(path) is None
+
+
+def test_a_refresh_hands_the_file_over_without_a_checkpoint(tmp_path: Path) -> None:
+    """A refresh's session closes without rewriting the file (HANDOVER_WITHOUT_CHECKPOINT): its
+    commits stay in the WAL, where readers, the serving copy's attach and the next writer read
+    them; a writer that is not a refresh's (dbt's, the CLI's) checkpoints at its close."""
+    path = tmp_path / "w.duckdb"
+    wal = path.with_name(path.name + ".wal")
+    with WarehouseSession(path, bounded_memory=True) as session, session.transaction() as con:
+        con.execute("create table raw.handed_over(n int)")
+        con.execute("insert into raw.handed_over select range from range(1000)")
+    assert wal.exists() and wal.stat().st_size > 0  # closed, not checkpointed
+    with open_read_only(path) as reader:
+        assert reader.execute("select count(*) from raw.handed_over").fetchone() == (1000,)
+    with duckdb.connect() as attaching:
+        attaching.execute(f"attach '{path}' as w (read_only)")
+        assert attaching.execute("select sum(n) from w.raw.handed_over").fetchone() == (499500,)
+    with open_warehouse(path) as writer:  # not bounded: closes as DuckDB does by default
+        writer.execute("insert into raw.handed_over values (1000)")
+    assert not wal.exists()  # checkpointed into the file
+    with open_read_only(path) as reader:
+        assert reader.execute("select count(*) from raw.handed_over").fetchone() == (1001,)
