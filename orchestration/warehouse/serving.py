@@ -60,21 +60,78 @@ def publish_serving_copy(
     The warehouse is only read (attached read-only), so the caller must not hold it open for
     writing; in the pipeline this runs after dbt, inside the `duckdb_warehouse` pool.
     """
-    serving_path.parent.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
-    temporary = serving_path.with_name(f".{serving_path.name}.{uuid.uuid4().hex}.tmp")
-    published_at = datetime.now(UTC)
+    con = attach_source(warehouse_path)
+    try:
+        selects = {}
+        for table in served_tables(con):
+            rows = f"select * from {SOURCE}.{table.sql}"
+            if connection is not None and table.per_connection:
+                selects[table] = (f"{rows} where connection_name = ?", [connection])
+            else:
+                selects[table] = (rows, [])
+        return write_serving_file(con, serving_path, selects)
+    finally:
+        con.close()
+
+
+@dataclass(frozen=True)
+class ServedTable:
+    """A table of the served schemas, and whether it holds rows per connection."""
+
+    schema: str
+    name: str
+    per_connection: bool
+
+    @property
+    def sql(self) -> str:
+        return f'"{self.schema}"."{self.name}"'
+
+
+def attach_source(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the warehouse attached read-only as SOURCE."""
     con = duckdb.connect()
     try:
         con.execute(f"ATTACH '{_sql_path(warehouse_path)}' AS {SOURCE} (READ_ONLY)")
-        con.execute(f"ATTACH '{_sql_path(temporary)}' AS {TARGET}")
-        tables = _copy_tables(con, connection)
-        macros = _copy_table_macros(con)
-        _write_manifest(con, tables, published_at)
-        con.execute("use memory")
-        con.execute(f"DETACH {TARGET}")
-    finally:
+    except BaseException:
         con.close()
+        raise
+    return con
+
+
+def served_tables(con: duckdb.DuckDBPyConnection) -> list[ServedTable]:
+    """The tables a serving file copies from SOURCE (its manifest is written anew)."""
+    rows = con.execute(
+        "select t.schema_name, t.table_name, bool_or(c.column_name = 'connection_name') "
+        "from duckdb_tables() t join duckdb_columns() c on c.table_oid = t.table_oid "
+        "where t.database_name = ? and t.schema_name in ? group by 1, 2 order by 1, 2",
+        [SOURCE, list(SERVED_SCHEMAS)],
+    ).fetchall()
+    return [
+        ServedTable(schema, table, bool(per_connection))
+        for schema, table, per_connection in rows
+        if f"{schema}.{table}" != MANIFEST_TABLE
+    ]
+
+
+def write_serving_file(
+    con: duckdb.DuckDBPyConnection,
+    serving_path: Path,
+    selects: dict[ServedTable, tuple[str, list[object]]],
+) -> PublishedCopy:
+    """A new serving file of each table's select (SQL, parameters) and SOURCE's table macros,
+    renamed over `serving_path` once complete."""
+    serving_path.parent.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+    temporary = serving_path.with_name(f".{serving_path.name}.{uuid.uuid4().hex}.tmp")
+    published_at = datetime.now(UTC)
     try:
+        con.execute(f"ATTACH '{_sql_path(temporary)}' AS {TARGET}")
+        try:
+            tables = _copy_tables(con, selects)
+            macros = _copy_table_macros(con)
+            _write_manifest(con, tables, published_at)
+        finally:
+            con.execute("use memory")
+            con.execute(f"DETACH {TARGET}")
         private_files(temporary)  # owner-only before it takes the serving copy's name
         _fsync(temporary)
         os.replace(temporary, serving_path)
@@ -84,38 +141,17 @@ def publish_serving_copy(
     return PublishedCopy(serving_path, tables, macros, published_at)
 
 
-def _copy_tables(con: duckdb.DuckDBPyConnection, connection: str | None) -> dict[str, int]:
-    rows = con.execute(
-        "select schema_name, table_name from duckdb_tables() "
-        "where database_name = ? and schema_name in ? order by 1, 2",
-        [SOURCE, list(SERVED_SCHEMAS)],
-    ).fetchall()
+def _copy_tables(
+    con: duckdb.DuckDBPyConnection, selects: dict[ServedTable, tuple[str, list[object]]]
+) -> dict[str, int]:
     counts: dict[str, int] = {}
     for schema in SERVED_SCHEMAS:
         con.execute(f'create schema if not exists {TARGET}."{schema}"')
-    for schema, table in rows:
-        if f"{schema}.{table}" == MANIFEST_TABLE:
-            continue
-        name = f'"{schema}"."{table}"'
-        source = f"select * from {SOURCE}.{name}"
-        if connection is not None and _has_connection_column(con, schema, table):
-            con.execute(
-                f"create table {TARGET}.{name} as {source} where connection_name = ?", [connection]
-            )
-        else:
-            con.execute(f"create table {TARGET}.{name} as {source}")
-        count = con.execute(f"select count(*) from {TARGET}.{name}").fetchone()
-        counts[f"{schema}.{table}"] = int(count[0]) if count else 0
+    for table, (select, parameters) in selects.items():
+        con.execute(f"create table {TARGET}.{table.sql} as {select}", parameters)
+        count = con.execute(f"select count(*) from {TARGET}.{table.sql}").fetchone()
+        counts[f"{table.schema}.{table.name}"] = int(count[0]) if count else 0
     return counts
-
-
-def _has_connection_column(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    found = con.execute(
-        "select 1 from duckdb_columns() where database_name = ? and schema_name = ? "
-        "and table_name = ? and column_name = 'connection_name'",
-        [SOURCE, schema, table],
-    ).fetchone()
-    return found is not None
 
 
 def served_connections(warehouse_path: Path) -> list[str]:

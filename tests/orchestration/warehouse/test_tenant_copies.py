@@ -65,6 +65,36 @@ def test_the_first_publication_copies_every_tenant_and_the_next_one_none(warehou
         assert names == [("beta",)]
 
 
+def test_every_tenant_file_holds_exactly_its_rows_and_no_staging_is_left(
+    warehouse: Path,
+) -> None:
+    """The files are written from one sorted staging copy (`_copy_tenants`): each still holds
+    every row of its own, none of another's, and the shared tables whole."""
+    publish_tenant_copies(warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        expected = dict(
+            con.execute(
+                "select connection_name, list((date, revenue_cents) order by date) "
+                "from marts.daily group by 1"
+            ).fetchall()
+        )
+    for name in CONNECTIONS:
+        path = tenant_serving_path_for(warehouse, name)
+        with duckdb.connect(str(path), read_only=True) as con:
+            rows = con.execute(
+                "select list((date, revenue_cents) order by date), "
+                "count(distinct connection_name) from marts.daily"
+            ).fetchone()
+            assert rows == (expected[name], 1)
+            assert con.execute(
+                "select currency, usd_per_unit::double from marts.rates"
+            ).fetchall() == [("EUR", 1.08)]
+            columns = con.execute("select * from marts.daily limit 0").description
+            assert [column[0] for column in columns] == ["connection_name", "date", "revenue_cents"]
+    left = sorted(path.name for path in warehouse.parent.iterdir())
+    assert left == ["tenants", "warehouse.duckdb"]  # the staging file and its spill are gone
+
+
 @pytest.mark.parametrize(
     ("change", "copied"),
     [
