@@ -20,7 +20,7 @@ def sync_organizations(
     """Every organization the connection sees now, stored with the connection's state."""
     organizations = client.list_organizations()
     now = datetime.now(UTC)
-    with open_warehouse(warehouse_path) as con, transaction(con):
+    with open_warehouse(warehouse_path, bounded_memory=True) as con, transaction(con):
         writes.write_connection(
             con,
             connection_name=connection_name,
@@ -41,7 +41,7 @@ def record_connection_status(
     warehouse_path: Path, *, connection_name: str, environment: str, status: str
 ) -> None:
     """Store the connection's state alone (e.g. `needs_reauth`) so the dashboard can say so."""
-    with open_warehouse(warehouse_path) as con, transaction(con):
+    with open_warehouse(warehouse_path, bounded_memory=True) as con, transaction(con):
         writes.write_connection(
             con,
             connection_name=connection_name,

@@ -28,7 +28,7 @@ def recheck_window(
     oldest_allowed = end - timedelta(days=recheck_days - 1)
     if every_days <= 0 or oldest_allowed >= start or not warehouse_path.exists():
         return None
-    with open_warehouse(warehouse_path) as con:
+    with open_warehouse(warehouse_path, bounded_memory=True) as con:
         oldest_stored, last_recheck = con.execute(
             "select (select min(date) from raw.polar_metrics where connection_name = $1), "
             "(select max(finished_at) from raw.polar_refreshes where connection_name = $1 "
