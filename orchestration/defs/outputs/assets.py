@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from connectors.polar.errors import PolarError
 from orchestration.defs.common.automation import after_batch
@@ -14,7 +15,11 @@ from orchestration.outputs.alerts.rules import AlertRulesError, load_rules, rule
 from orchestration.outputs.dashboard.data import DashboardData, load_dashboard_data
 from orchestration.outputs.dashboard.render import write_dashboard
 from orchestration.warehouse.files import open_read_only
-from orchestration.warehouse.serving import served_connections, tenant_directory
+from orchestration.warehouse.serving import (
+    served_connections,
+    tenant_directory,
+    tenant_serving_path_for,
+)
 
 GROUP = "polar_outputs"
 DASHBOARD_FILE = "polar-dashboard.html"
@@ -42,7 +47,8 @@ def dashboard_path(warehouse: WarehouseResource) -> Path:
 @dg.asset(
     key="polar_dashboard",
     group_name=GROUP,
-    deps=MART_KEYS,
+    # After the serving copy: each tenant's page is read from its tenant serving file.
+    deps=[*MART_KEYS, dg.AssetKey("polar_serving_copy")],
     automation_condition=after_batch(),
     kinds={"html", "duckdb"},
     owners=OWNERS,
@@ -75,7 +81,15 @@ def polar_dashboard(
 
 
 def _write_tenant_dashboard(con: object, warehouse_file: Path, connection: str) -> Path:
-    data = load_dashboard_data(con, connection)  # type: ignore[arg-type]
+    """One tenant's page from its own serving file when it has one: read from the warehouse,
+    each page scanned every mart, so the pages cost tenants x warehouse. Alerts read the
+    warehouse (they need the connection's last refresh, which is not served)."""
+    tenant_file = tenant_serving_path_for(warehouse_file, connection)
+    if tenant_file.exists():
+        with duckdb.connect(str(tenant_file), read_only=True) as own:
+            data = load_dashboard_data(own, connection)
+    else:  # the dashboard materialized before any serving copy
+        data = load_dashboard_data(con, connection)  # type: ignore[arg-type]
     data.alerts = _alert_notices(con, connection)
     return write_dashboard(data, tenant_directory(warehouse_file, connection) / DASHBOARD_FILE)
 
