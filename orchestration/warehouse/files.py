@@ -173,10 +173,19 @@ BOUNDED_WRITER_CONFIG: dict[str, str | bool | int] = {
 # changed tables into the file: 56 % of a worker's samples at 450 connections, and the closes
 # were the workers' memory peaks. On a 1.8 GB copy, a page cycle's close took 7 ms instead of
 # 127 ms (the next open replays the WAL: 53 ms instead of 29). Commits are durable in the WAL
-# either way; readers and the serving copy read through it, and DuckDB still checkpoints when
-# the WAL passes its threshold (16 MB) and when dbt or any other writer closes the file. So
-# every writer of the raw phase is bounded: one that was not (the organizations' write)
-# checkpointed all the WAL held at its close, in DuckDB's default pool: 450 -> 573 MB RSS.
+# either way; readers and the serving copy read through it. Every writer of the raw phase is
+# bounded: one that was not (the organizations' write) checkpointed all the WAL held at its
+# close, in DuckDB's default pool: 450 -> 573 MB RSS.
+# The WAL is checkpointed by the bounded writer that finds it over CHECKPOINT_WAL_BYTES after
+# a write or at its close, outside any transaction and with the memory limit lifted; never
+# inside a commit at DuckDB's own threshold. A checkpoint now and then merges row groups and
+# needs far more than the pool: at 526 connections of the 1,000-connection benchmark one failed
+# in the writers' 192 MB ("failed to pin block"), which invalidates the database in that
+# process, and every later connection of that worker failed. On a copy of that file, mixed
+# page and metrics cycles met such a checkpoint every ~45 cycles (4 s; 404 MB RSS in 192 MB
+# with a checkpoint at every close, 659 MB with 512 MB). dbt and every other writer
+# checkpoint at their close as usual.
+CHECKPOINT_WAL_BYTES = 16 * 1024 * 1024
 
 
 @contextmanager
@@ -224,9 +233,22 @@ def open_warehouse(
             _check_reader_version(con, path)
         else:
             ensure_schema(con, path)
-        if bounded_memory and not read_only:
-            con.execute("pragma disable_checkpoint_on_shutdown")  # see HANDOVER_WITHOUT_CHECKPOINT
+        if bounded_memory and not read_only:  # see HANDOVER_WITHOUT_CHECKPOINT
+            con.execute("pragma disable_checkpoint_on_shutdown")
+            con.execute("set checkpoint_threshold = '1TB'")  # only `_checkpoint_large_wal`
         yield con
+        if bounded_memory and not read_only:
+            checkpoint_large_wal(con, path)
+
+
+def checkpoint_large_wal(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Fold a WAL past CHECKPOINT_WAL_BYTES into the file, the memory limit lifted for it
+    (outside any transaction: a refresh's writer at its close, or a session between writes)."""
+    wal = path.with_name(path.name + ".wal")
+    if not wal.exists() or wal.stat().st_size < CHECKPOINT_WAL_BYTES:
+        return
+    with memory_unbounded(con):
+        con.execute("checkpoint")
 
 
 def _check_reader_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:

@@ -27,7 +27,7 @@ from types import TracebackType
 
 import duckdb
 
-from orchestration.warehouse.files import open_warehouse, transaction
+from orchestration.warehouse.files import checkpoint_large_wal, open_warehouse, transaction
 from orchestration.warehouse.writer_lock import others_waiting
 
 WATCH_SECONDS = 0.05  # how soon an idle session notices a waiting writer
@@ -72,6 +72,8 @@ class WarehouseSession:
                 if self._open is None:
                     self._open = self._opened()
                 yield self._open[1]
+                if self.bounded_memory:  # a long session's WAL, as at a close
+                    checkpoint_large_wal(self._open[1], self.path)
             finally:
                 with self._count:
                     self._wanting -= 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.warehouse.files import open_read_only, open_warehouse
+from orchestration.warehouse.files import CHECKPOINT_WAL_BYTES, open_read_only, open_warehouse
 from orchestration.warehouse.session import WarehouseSession
 from orchestration.warehouse.writer_lock import current_holder
 
@@ -80,3 +80,27 @@ def test_a_refresh_hands_the_file_over_without_a_checkpoint(tmp_path: Path) -> N
     assert not wal.exists()  # checkpointed into the file
     with open_read_only(path) as reader:
         assert reader.execute("select count(*) from raw.handed_over").fetchone() == (1001,)
+
+
+def test_a_refresh_writer_folds_a_wal_past_its_limit_into_the_file(tmp_path: Path) -> None:
+    """The WAL of handed-over commits is checkpointed by the writer that finds it over
+    CHECKPOINT_WAL_BYTES after a write, outside the transaction and the memory bound; a WAL
+    under it is left for the next writer (files.HANDOVER_WITHOUT_CHECKPOINT)."""
+    path = tmp_path / "w.duckdb"
+    wal = path.with_name(path.name + ".wal")
+    with WarehouseSession(path, bounded_memory=True) as session:
+        with session.transaction() as con:
+            con.execute("create table raw.pages(body varchar)")
+            con.execute("insert into raw.pages select md5(range::varchar) from range(1000)")
+            bound = con.execute("select current_setting('memory_limit')").fetchone()
+        assert 0 < wal.stat().st_size < CHECKPOINT_WAL_BYTES  # small: left in the WAL
+        with session.transaction() as con:  # ~32 MB of new rows in the WAL
+            con.execute(
+                "insert into raw.pages select repeat(md5(range::varchar), 10) from range(100000)"
+            )
+        assert not wal.exists() or wal.stat().st_size < CHECKPOINT_WAL_BYTES // 16
+        with session.connection() as con:
+            assert con.execute("select current_setting('memory_limit')").fetchone() == bound
+            assert con.execute("select count(*) from raw.pages").fetchone() == (101000,)
+    with open_read_only(path) as reader:
+        assert reader.execute("select count(*) from raw.pages").fetchone() == (101000,)
