@@ -7,7 +7,7 @@ library only, because readers must answer fast (no pandas import).
 
 import re
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
@@ -173,34 +173,43 @@ BOUNDED_WRITER_CONFIG: dict[str, str | bool | int] = {
 # changed tables into the file: 56 % of a worker's samples at 450 connections, and the closes
 # were the workers' memory peaks. On a 1.8 GB copy, a page cycle's close took 7 ms instead of
 # 127 ms (the next open replays the WAL: 53 ms instead of 29). Commits are durable in the WAL
-# either way; readers and the serving copy read through it. Every writer of the raw phase is
-# bounded: one that was not (the organizations' write) checkpointed all the WAL held at its
-# close, in DuckDB's default pool: 450 -> 573 MB RSS.
+# either way; readers and the serving copy read through it. Every raw-phase writer is bounded:
+# an unbounded one checkpoints all the WAL holds at its close (450 -> 573 MB RSS, measured).
 # The WAL is checkpointed by the bounded writer that finds it over CHECKPOINT_WAL_BYTES after
-# a write or at its close, outside any transaction and with the memory limit lifted; never
-# inside a commit at DuckDB's own threshold. A checkpoint now and then merges row groups and
-# needs far more than the pool: at 526 connections of the 1,000-connection benchmark one failed
-# in the writers' 192 MB ("failed to pin block"), which invalidates the database in that
-# process, and every later connection of that worker failed. On a copy of that file, mixed
-# page and metrics cycles met such a checkpoint every ~45 cycles (4 s; 404 MB RSS in 192 MB
-# with a checkpoint at every close, 659 MB with 512 MB). dbt and every other writer
-# checkpoint at their close as usual.
+# a write or at its close, outside any transaction and with CHECKPOINT_MEMORY; never inside a
+# commit at DuckDB's own threshold. A checkpoint now and then merges row groups and needs more
+# than the pool: at 526 connections of the 1,000-connection benchmark one failed in the
+# writers' 192 MB ("failed to pin block"), which invalidates the database in that process, and
+# every later connection of that worker failed. On a copy of that file, mixed page and metrics
+# cycles met such a checkpoint every ~45 cycles (4 s; 404 MB RSS in 192 MB, 660 MB in 512 MB).
+# Not unbounded: at 350 connections one took a worker to 2.6 GB RSS. dbt and every other
+# writer checkpoint at their close as usual.
 CHECKPOINT_WAL_BYTES = 16 * 1024 * 1024
+CHECKPOINT_MEMORY = "512MB"
 
 
 @contextmanager
-def memory_unbounded(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def memory_limit(con: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator[None]:
+    """Set a writer's memory limit for one block (None: DuckDB's default, 80 % of the
+    machine's memory), then set it back."""
+    (previous,) = con.execute("select current_setting('memory_limit')").fetchone() or ("",)
+    if limit is None:
+        con.execute("reset memory_limit")
+    else:
+        con.execute(f"set memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        con.execute(f"set memory_limit = '{previous}'")
+
+
+def memory_unbounded(con: duckdb.DuckDBPyConnection) -> AbstractContextManager[None]:
     """Lift a writer's memory limit for one large transaction, then set it back.
 
     A transaction's own changes stay in memory until it commits: rewriting 40,000 stored orders
     (~3 KB each) in one transaction ran out of memory at 256 MB, in chunks or not.
     """
-    (previous,) = con.execute("select current_setting('memory_limit')").fetchone() or ("",)
-    con.execute("reset memory_limit")  # DuckDB's default: 80 % of the machine's memory
-    try:
-        yield
-    finally:
-        con.execute(f"set memory_limit = '{previous}'")
+    return memory_limit(con, None)
 
 
 @contextmanager
@@ -242,12 +251,12 @@ def open_warehouse(
 
 
 def checkpoint_large_wal(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Fold a WAL past CHECKPOINT_WAL_BYTES into the file, the memory limit lifted for it
-    (outside any transaction: a refresh's writer at its close, or a session between writes)."""
+    """Fold a WAL past CHECKPOINT_WAL_BYTES into the file, in CHECKPOINT_MEMORY (outside any
+    transaction: a refresh's writer at its close, or a session between writes)."""
     wal = path.with_name(path.name + ".wal")
     if not wal.exists() or wal.stat().st_size < CHECKPOINT_WAL_BYTES:
         return
-    with memory_unbounded(con):
+    with memory_limit(con, CHECKPOINT_MEMORY):
         con.execute("checkpoint")
 
 
