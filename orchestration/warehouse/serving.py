@@ -91,7 +91,7 @@ def attach_source(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with the warehouse attached read-only as SOURCE."""
     con = duckdb.connect()
     try:
-        con.execute(f"ATTACH '{_sql_path(warehouse_path)}' AS {SOURCE} (READ_ONLY)")
+        con.execute(f"ATTACH '{sql_path(warehouse_path)}' AS {SOURCE} (READ_ONLY)")
     except BaseException:
         con.close()
         raise
@@ -124,7 +124,7 @@ def write_serving_file(
     temporary = serving_path.with_name(f".{serving_path.name}.{uuid.uuid4().hex}.tmp")
     published_at = datetime.now(UTC)
     try:
-        con.execute(f"ATTACH '{_sql_path(temporary)}' AS {TARGET}")
+        con.execute(f"ATTACH '{sql_path(temporary)}' AS {TARGET}")
         try:
             tables = _copy_tables(con, selects)
             macros = _copy_table_macros(con)
@@ -198,7 +198,8 @@ def _write_manifest(con: duckdb.DuckDBPyConnection, tables: dict[str, int], at: 
     )
 
 
-def _sql_path(path: Path) -> str:
+def sql_path(path: Path | str) -> str:
+    """A path as the text of a single-quoted SQL literal."""
     return str(path).replace("'", "''")
 
 

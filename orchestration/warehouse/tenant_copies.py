@@ -25,6 +25,7 @@ from orchestration.warehouse.serving import (
     attach_source,
     served_connections,
     served_tables,
+    sql_path,
     tenant_serving_path_for,
     write_serving_file,
 )
@@ -80,8 +81,8 @@ def _copy_tenants(
     con = attach_source(warehouse_path)
     try:
         con.execute(f"set memory_limit = '{STAGING_MEMORY}'")
-        con.execute(f"set temp_directory = '{_sql_text(str(staging))}.tmp'")
-        con.execute(f"ATTACH '{_sql_text(str(staging))}' AS {STAGING}")
+        con.execute(f"set temp_directory = '{sql_path(staging)}.tmp'")
+        con.execute(f"ATTACH '{sql_path(staging)}' AS {STAGING}")
         con.execute(
             f"create table {STAGING}.{TENANTS} as select connection_name, "
             f"{TENANT_INDEX} from unnest(?) with ordinality as t(connection_name, {TENANT_INDEX})",
@@ -119,10 +120,6 @@ def _copy_tenants(
 
 def _staged(table: ServedTable) -> str:
     return f'"{table.schema}__{table.name}"'
-
-
-def _sql_text(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def tenant_fingerprints(warehouse_path: Path, schemas: tuple[str, ...]) -> dict[str, str]:
