@@ -20,7 +20,7 @@ from dagster_dbt import (
 
 from orchestration.defs.common.automation import after_batch
 from orchestration.defs.common.pools import WAREHOUSE_POOL
-from orchestration.defs.dbt.child import stop_child
+from orchestration.defs.dbt.child import stop_streaming
 from orchestration.defs.dbt.manifest import ensure_manifest
 from orchestration.defs.dbt.project import BUILD_ARGS, dbt_project, warehouse_environment
 from orchestration.defs.dbt.runs import dbt_run_folder
@@ -92,7 +92,9 @@ def polar_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
         dbt_run_folder(context.run_id) as target_path,
     ):
         invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target_path)
+        events = invocation.stream()
         try:
-            yield from invocation.stream()
+            yield from events
         finally:
-            stop_child(invocation.process)  # a failing or interrupted step never leaves dbt running
+            # A failing or interrupted step never leaves dbt running, nor its stream half-read.
+            stop_streaming(invocation.process, events)

@@ -6,11 +6,13 @@ stops its child in a `finally` (`stop_child`). A refresh killed outright (SIGKIL
 asks the kernel (prctl PR_SET_PDEATHSIG) for SIGTERM the moment its parent ends.
 """
 
+import contextlib
 import ctypes
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 PARENT_ENV = "POLAR_METRICS_DBT_PARENT"
@@ -74,3 +76,19 @@ def stop_child(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def stop_streaming(process: subprocess.Popen[bytes], events: Iterator[object]) -> None:
+    """Stop the child, then read what is left of its event stream (`invocation.stream()`).
+
+    dagster-dbt's stdout reader wraps its `yield` in a bare `except:`, so a stream abandoned
+    while suspended there (a SIGTERM that lands outside dbt's read) catches the GeneratorExit of
+    its garbage collection, yields again, and Python prints "generator ignored GeneratorExit"
+    with a traceback. The stopped child's pipe ends at once, so reading to its end is quick and
+    leaves no stream behind. Whatever the rest says (dbt's failure, above all) is ignored: the
+    step is already failing or interrupted.
+    """
+    stop_child(process)
+    with contextlib.suppress(Exception):
+        for _ in events:
+            pass
