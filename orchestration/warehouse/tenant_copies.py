@@ -25,6 +25,7 @@ from orchestration.warehouse.serving import (
     attach_source,
     served_connections,
     served_tables,
+    source_macros,
     sql_path,
     tenant_serving_path_for,
     write_serving_file,
@@ -88,7 +89,7 @@ def _copy_tenants(
             f"{TENANT_INDEX} from unnest(?) with ordinality as t(connection_name, {TENANT_INDEX})",
             [list(paths)],
         )
-        tables = served_tables(con)
+        tables, macros = served_tables(con), source_macros(con)
         for table in tables:
             if table.per_connection:
                 con.execute(
@@ -108,7 +109,7 @@ def _copy_tenants(
                 else (f"select * from {SOURCE}.{table.sql}", [])
                 for table in tables
             }
-            write_serving_file(con, path, selects)
+            write_serving_file(con, path, selects, macros)
             if name in fingerprints:
                 record_fingerprint(path, fingerprints[name])
     finally:

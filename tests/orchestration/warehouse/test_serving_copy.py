@@ -9,8 +9,16 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from orchestration.warehouse.serving import publish_serving_copy, serving_path_for
+from orchestration.warehouse.serving import (
+    SOURCE,
+    attach_source,
+    publish_serving_copy,
+    served_tables,
+    serving_path_for,
+    write_serving_file,
+)
 
 READER = textwrap.dedent(
     """
@@ -154,3 +162,28 @@ def test_the_serving_copy_is_owner_only_even_over_an_older_readable_one(tmp_path
     serving.chmod(0o644)
     publish_serving_copy(warehouse_path, serving)
     assert stat.S_IMODE(serving.stat().st_mode) == 0o600
+
+
+def test_a_copy_failing_midway_leaves_no_file_and_the_next_one_succeeds(tmp_path: Path) -> None:
+    """The file is written in one transaction: a table that fails to copy rolls it back,
+    nothing takes the serving file's name, no temporary is left, and the same connection
+    publishes the next copy (nothing of the failed one is still attached or open)."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    _refresh(warehouse, 3)
+    serving = serving_path_for(warehouse)
+    con = attach_source(warehouse)
+    try:
+        tables = served_tables(con)
+        failing = {table: (f"select * from {SOURCE}.{table.sql}", []) for table in tables}
+        failing[tables[-1]] = ("select error('the copy of this table failed')", [])
+        with pytest.raises(duckdb.Error, match="the copy of this table failed"):
+            write_serving_file(con, serving, failing)
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["warehouse.duckdb"]
+
+        good = {table: (f"select * from {SOURCE}.{table.sql}", []) for table in tables}
+        published = write_serving_file(con, serving, good)
+    finally:
+        con.close()
+    assert published.tables == {"marts.daily": 300, "marts.refresh_marker": 3}
+    with duckdb.connect(str(serving), read_only=True) as reader:
+        assert reader.execute("select count(*) from marts.daily").fetchone() == (300,)
