@@ -23,7 +23,8 @@ import os
 import signal
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable
+from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,8 @@ from orchestration.defs.dbt.child import end_with_parent
 
 if TYPE_CHECKING:
     import dagster as dg
+
+    from orchestration.cli.runner import PipelineReport
 
 # Measured on 2 shared cores (README, "Many connections"): 2 workers took 7 % less time than 1 at
 # 50 connections while the writer lock was held across each raw asset's requests; with the
@@ -48,6 +51,14 @@ class ConnectionResult:
 
     ok: bool
     line: str
+    # DuckDB invalidated the warehouse in this process (a FATAL error, e.g. a checkpoint that
+    # failed): every later write of the process fails at once, so its worker is replaced.
+    worker_unusable: bool = False
+    run_again: bool = False  # not attempted (its worker was unusable): run in a new worker
+
+
+# How DuckDB's FatalException begins; after one, the database instance refuses all work.
+DUCKDB_FATAL = "FATAL Error"
 
 
 def refresh_all(
@@ -72,30 +83,59 @@ def refresh_all(
     return _build_once(settings, names, succeeded)
 
 
-def _refresh_raw(names: list[str], recent_only: bool, workers: int) -> list[ConnectionResult]:
+def _refresh_raw(
+    names: list[str], recent_only: bool, workers: int, run: "RawRun | None" = None
+) -> list[ConnectionResult]:
     """Every connection's raw tables, `workers` at a time; each line printed as it ends."""
-    results = []
+    results: list[ConnectionResult] = []
+    pending = list(names)
     if workers == 1:  # no pool to start: the same work in this process
-        for name in names:
-            results.append(_printed(refresh_connection(name, recent_only)))
-        return results
+        while pending and not (results and results[-1].worker_unusable):
+            results.append(_printed(refresh_connection(pending.pop(0), recent_only, run)))
+    while pending:  # a fresh pool after a worker became unusable (each round reports one more)
+        again = set(_refresh_in_pool(pending, recent_only, workers, results, run))
+        pending = [name for name in pending if name in again]
+    return results
+
+
+def _refresh_in_pool(
+    names: list[str],
+    recent_only: bool,
+    workers: int,
+    results: list[ConnectionResult],
+    run: "RawRun | None" = None,
+) -> list[str]:
+    """`names` in a new pool of `workers`, results appended; returns the names to run again
+    because a worker became unusable (those queued are cancelled, those running finish)."""
+    again: list[str] = []
     # A fresh interpreter per worker: nothing of this process (locks, threads) is inherited.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
     ) as pool:
         try:
-            futures = {pool.submit(refresh_connection, name, recent_only): name for name in names}
+            futures = {
+                pool.submit(refresh_connection, name, recent_only, run): name for name in names
+            }
             for future in as_completed(futures):
                 try:
                     result = future.result()
+                except CancelledError:
+                    result = ConnectionResult(False, "", run_again=True)
                 except Exception as error:  # e.g. its worker was killed: this one failed
                     result = ConnectionResult(False, f"{futures[future]}: FAILED, {error}")
+                if result.run_again:
+                    again.append(futures[future])
+                    continue
                 results.append(_printed(result))
+                if result.worker_unusable:
+                    print("  (its worker's DuckDB is unusable: the rest go on in new workers)")
+                    for queued in futures:
+                        queued.cancel()
         except BaseException:  # Ctrl-C: start nothing more
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-    return results
+    return again
 
 
 def _printed(result: ConnectionResult) -> ConnectionResult:
@@ -147,29 +187,54 @@ def _end_if_orphaned() -> None:
         os._exit(128 + signal.SIGTERM)  # nobody reads the result; the run has committed
 
 
-def refresh_connection(name: str, recent_only: bool = False) -> ConnectionResult:
-    """One connection's raw tables (the unit of work of a worker process)."""
+# A worker whose DuckDB became unusable (see ConnectionResult) runs no further connection.
+_unusable = False
+RawRun = Callable[[str, bool], ConnectionResult]
+
+
+def refresh_connection(
+    name: str, recent_only: bool = False, run: RawRun | None = None
+) -> ConnectionResult:
+    """One connection's raw tables (the unit of work of a worker process); `run` stands in
+    for the raw job in tests."""
+    global _unusable
+    if _unusable:
+        return ConnectionResult(False, f"{name}: not run", run_again=True)
+    try:
+        result = (run or _run_raw_job)(name, recent_only)
+    finally:
+        _end_if_orphaned()
+    _unusable = _unusable or result.worker_unusable
+    return result
+
+
+def _run_raw_job(name: str, recent_only: bool) -> ConnectionResult:
     from orchestration.cli.runner import RAW_JOB, RAW_RECENT_JOB, run_refresh
 
     started = time.monotonic()
     job = RAW_RECENT_JOB if recent_only else RAW_JOB  # a job name wins over recent_only
-    try:
-        report = run_refresh(connection_name=name, job_name=job, defs=raw_definitions())
-    finally:
-        _end_if_orphaned()
-    elapsed = time.monotonic() - started
+    report = run_refresh(connection_name=name, job_name=job, defs=raw_definitions())
+    return connection_result(name, report, time.monotonic() - started)
+
+
+def connection_result(name: str, report: "PipelineReport", elapsed: float) -> ConnectionResult:
+    """The result line of a connection's raw run."""
+    failures = [*report.failed_steps.values(), *report.failed_checks]
+    unusable = any(DUCKDB_FATAL in (failure or "") for failure in failures)
     metrics = report.materialized.get("polar_metrics_daily", {})
     if report.success and metrics.get("refresh_status") != "partial":
         return ConnectionResult(
             True,
             f"{name}: ok, {metrics.get('organizations')} organization(s), "
             f"{metrics.get('rows_written')} metric rows ({elapsed:.1f} s)",
+            unusable,
         )
     if report.success:  # some organizations failed and kept their previous data
         failed = "; ".join(report.failed_checks) or "some organizations failed"
-        return ConnectionResult(False, f"{name}: PARTIAL, {failed} ({elapsed:.1f} s)")
+        line = f"{name}: PARTIAL, {failed} ({elapsed:.1f} s)"
+        return ConnectionResult(False, line, worker_unusable=unusable)
     reason = next(iter(report.failed_steps.values()), None) or "some organizations failed"
-    return ConnectionResult(False, f"{name}: FAILED, {reason} ({elapsed:.1f} s)")
+    return ConnectionResult(False, f"{name}: FAILED, {reason} ({elapsed:.1f} s)", unusable)
 
 
 @functools.cache
