@@ -266,15 +266,24 @@ def _build_once(settings: PolarSettings, names: list[str], succeeded: int) -> in
     from orchestration.defs.dbt.runs import dbt_state_dir
 
     started = time.monotonic()
+    step_ends: list[tuple[str, float]] = []  # the steps run one after another, in process
     # dbt's own lines go to its log file, as in `refresh`: here one line per connection.
     with dbt_output_to_file(dbt_state_dir(settings.home) / DBT_LOG_NAME):
-        build = run_refresh(connection_name=names[0], job_name=DOWNSTREAM_JOB)
+        build = run_refresh(
+            connection_name=names[0],
+            job_name=DOWNSTREAM_JOB,
+            on_step=lambda step, *_: step_ends.append((step, time.monotonic())),
+        )
     elapsed = time.monotonic() - started
+    ends = [started] + [end for _, end in step_ends]
+    steps = ", ".join(
+        f"{step} {end - begin:.1f} s" for (step, end), begin in zip(step_ends, ends, strict=False)
+    )
     if not build.success:
         failures = "; ".join(f"{step}: {error}" for step, error in build.failed_steps.items())
         print(f"dbt and outputs: FAILED, {failures} ({elapsed:.1f} s)", flush=True)
         return 1
-    print(f"dbt and outputs: ok, once for {len(names)} connection(s) ({elapsed:.1f} s)")
+    print(f"dbt and outputs: ok, once for {len(names)} connection(s) ({elapsed:.1f} s: {steps})")
     if succeeded == len(names):
         return 0
     return EXIT_PARTIAL if succeeded else 1
