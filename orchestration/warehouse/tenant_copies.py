@@ -10,6 +10,7 @@ the one recorded beside its file when it was published is left as it is. Standar
 DuckDB only.
 """
 
+import fcntl
 import hashlib
 import shutil
 import uuid
@@ -78,7 +79,8 @@ def _copy_tenants(
     share).
     """
     # Beside the warehouse (its directory is the owner's alone), never in a tenant's directory.
-    staging = warehouse_path.with_name(f".{warehouse_path.stem}.tenant-staging.{uuid.uuid4().hex}")
+    remove_abandoned_staging(warehouse_path)
+    staging = warehouse_path.with_name(f"{_staging_prefix(warehouse_path)}{uuid.uuid4().hex}")
     con = attach_source(warehouse_path)
     try:
         con.execute(f"set memory_limit = '{STAGING_MEMORY}'")
@@ -117,6 +119,33 @@ def _copy_tenants(
         for leftover in (staging, staging.with_name(staging.name + ".wal")):
             leftover.unlink(missing_ok=True)
         shutil.rmtree(f"{staging}.tmp", ignore_errors=True)
+
+
+def _staging_prefix(warehouse_path: Path) -> str:
+    return f".{warehouse_path.stem}.tenant-staging."
+
+
+def remove_abandoned_staging(warehouse_path: Path) -> list[Path]:
+    """Delete the staging files (with their WAL and spill directory) a killed publication left.
+
+    A staging file in use is locked by the DuckDB that writes it (a POSIX lock); one that can
+    be locked here is nobody's. This process writes no staging file at this point, so a lock
+    taken here cannot be one of its own DuckDB's (POSIX locks never conflict within a process).
+    """
+    removed = []
+    for staging in warehouse_path.parent.glob(f"{_staging_prefix(warehouse_path)}*"):
+        if staging.suffix in {".wal", ".tmp"}:
+            continue
+        try:
+            with staging.open("r+b") as file:
+                fcntl.lockf(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                staging.unlink()
+        except (BlockingIOError, PermissionError, FileNotFoundError):
+            continue  # being written by a publication of another process (or gone already)
+        staging.with_name(staging.name + ".wal").unlink(missing_ok=True)
+        shutil.rmtree(f"{staging}.tmp", ignore_errors=True)
+        removed.append(staging)
+    return removed
 
 
 def _staged(table: ServedTable) -> str:

@@ -5,6 +5,8 @@ A small marts schema on a real DuckDB file: two tables with `connection_name`, o
 without it and a table macro, three connections.
 """
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -163,3 +165,52 @@ def test_removing_a_tenant_copy_removes_its_digest(warehouse: Path) -> None:
     assert remove_tenant_copy(gamma) and not gamma.exists()
     assert not gamma.with_name(gamma.name + ".fingerprint").exists()
     assert not remove_tenant_copy(gamma)
+
+
+LIVE_STAGING = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("create table rows as select range from range(1000)")
+print("ready", flush=True)
+sys.stdin.readline()
+con.execute("insert into rows select range from range(10)")
+print(con.execute("select count(*) from rows").fetchone()[0], flush=True)
+"""
+
+
+def test_a_killed_publications_staging_is_removed_and_a_live_one_kept(warehouse: Path) -> None:
+    """A staging file nobody writes (its publication was killed) goes with its WAL and spill
+    directory at the next publication; one another process is writing stays and works on."""
+    abandoned = warehouse.with_name(f".{warehouse.stem}.tenant-staging.killed")
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb; duckdb.connect({str(abandoned)!r})"
+            ".execute('create table t as select 1')",
+        ],
+        check=True,
+    )
+    abandoned.with_name(abandoned.name + ".wal").write_bytes(b"")
+    (spill := Path(f"{abandoned}.tmp")).mkdir()
+    (spill / "block").write_bytes(b"x")
+    live = warehouse.with_name(f".{warehouse.stem}.tenant-staging.live")
+    writer = subprocess.Popen(
+        [sys.executable, "-c", LIVE_STAGING, str(live)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdin is not None
+        assert writer.stdout.readline().strip() == "ready"
+        publish_tenant_copies(warehouse)
+        assert not abandoned.exists() and not spill.exists()
+        assert not abandoned.with_name(abandoned.name + ".wal").exists()
+        assert live.exists()
+        writer.stdin.write("\n")
+        writer.stdin.flush()
+        assert writer.stdout.readline().strip() == "1010"  # its file was left alone
+    finally:
+        writer.kill()
+        writer.wait()
