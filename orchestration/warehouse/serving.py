@@ -125,20 +125,22 @@ def write_serving_file(
     (`macros`, when the caller read them once for many files), renamed over `serving_path` once
     complete."""
     serving_path.parent.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
-    temporary = serving_path.with_name(f".{serving_path.name}.{uuid.uuid4().hex}.tmp")
+    unique = uuid.uuid4().hex
+    temporary = serving_path.with_name(f".{serving_path.name}.{unique}.tmp")
+    target = f"{TARGET}_{unique}"  # its own alias: several files may be written at once
     published_at = datetime.now(UTC)
     try:
-        con.execute(f"ATTACH '{sql_path(temporary)}' AS {TARGET}")
+        con.execute(f"ATTACH '{sql_path(temporary)}' AS {target}")
         try:
             # One transaction: a commit per table cost a WAL write each (a tenant file took
             # 353 ms, 192 ms so, with the counts from the creates and one manifest insert).
             con.execute("begin")
             try:
-                tables = _copy_tables(con, selects)
+                tables = _copy_tables(con, target, selects)
                 copied_macros = _copy_table_macros(
-                    con, source_macros(con) if macros is None else macros
+                    con, target, source_macros(con) if macros is None else macros
                 )
-                _write_manifest(con, tables, published_at)
+                _write_manifest(con, target, tables, published_at)
                 con.execute("commit")
             except BaseException:
                 with contextlib.suppress(duckdb.Error):
@@ -146,7 +148,7 @@ def write_serving_file(
                 raise
         finally:
             con.execute("use memory")
-            con.execute(f"DETACH {TARGET}")
+            con.execute(f"DETACH {target}")
         private_files(temporary)  # owner-only before it takes the serving copy's name
         _fsync(temporary)
         os.replace(temporary, serving_path)
@@ -157,13 +159,15 @@ def write_serving_file(
 
 
 def _copy_tables(
-    con: duckdb.DuckDBPyConnection, selects: dict[ServedTable, tuple[str, list[object]]]
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    selects: dict[ServedTable, tuple[str, list[object]]],
 ) -> dict[str, int]:
     counts: dict[str, int] = {}
     for schema in SERVED_SCHEMAS:
-        con.execute(f'create schema if not exists {TARGET}."{schema}"')
+        con.execute(f'create schema if not exists {target}."{schema}"')
     for table, (select, parameters) in selects.items():
-        created = con.execute(f"create table {TARGET}.{table.sql} as {select}", parameters)
+        created = con.execute(f"create table {target}.{table.sql} as {select}", parameters)
         count = created.fetchone()  # DuckDB answers a create-as with its row count
         counts[f"{table.schema}.{table.name}"] = int(count[0]) if count else 0
     return counts
@@ -194,29 +198,33 @@ def source_macros(con: duckdb.DuckDBPyConnection) -> list[TableMacro]:
     ]
 
 
-def _copy_table_macros(con: duckdb.DuckDBPyConnection, macros: list[TableMacro]) -> list[str]:
+def _copy_table_macros(
+    con: duckdb.DuckDBPyConnection, target: str, macros: list[TableMacro]
+) -> list[str]:
     """Recreate the marts' table macros inside the serving file.
 
     Their bodies name tables as `marts.x`, which resolve in the reader's database: the copy.
     """
     names = []
-    con.execute(f"use {TARGET}")  # macro bodies bind `marts.x` against the copied tables
+    con.execute(f"use {target}")  # macro bodies bind `marts.x` against the copied tables
     for schema, name, parameters, definition in macros:
         params = ", ".join(parameters)
         con.execute(
-            f'create or replace macro {TARGET}."{schema}"."{name}"({params}) as table {definition}'
+            f'create or replace macro {target}."{schema}"."{name}"({params}) as table {definition}'
         )
         names.append(f"{schema}.{name}")
     return names
 
 
-def _write_manifest(con: duckdb.DuckDBPyConnection, tables: dict[str, int], at: datetime) -> None:
+def _write_manifest(
+    con: duckdb.DuckDBPyConnection, target: str, tables: dict[str, int], at: datetime
+) -> None:
     con.execute(
-        f"create table {TARGET}.{MANIFEST_TABLE} "
+        f"create table {target}.{MANIFEST_TABLE} "
         "(table_name varchar primary key, row_count bigint, published_at timestamptz)"
     )
     con.execute(
-        f"insert into {TARGET}.{MANIFEST_TABLE} select unnest(?), unnest(?), ?",
+        f"insert into {target}.{MANIFEST_TABLE} select unnest(?), unnest(?), ?",
         [list(tables), list(tables.values()), at],
     )
 
