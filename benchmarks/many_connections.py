@@ -19,6 +19,7 @@ import math
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from benchmarks.common import BIN, TreeMemoryPeaks, cpu_seconds, print_table
 from benchmarks.many_accounts import connect_all, control, many_accounts, revoke_refresh_token
+from orchestration.cli.progress import DBT_LOG_NAME
 
 PROGRESS_EVERY = 50  # connections
 RESULT_LINE = re.compile(r"^account-\d+: (ok|PARTIAL|FAILED), ")
@@ -182,6 +184,26 @@ def measure(
     )
 
 
+def downstream_lines(lines: list[str]) -> list[str]:
+    """The dbt-and-outputs line and, when it failed, every line after it (dbt's error is
+    several lines long: its first line alone lost the reason of a 1,000-connection run)."""
+    start = next((i for i, line in enumerate(lines) if line.startswith("dbt and outputs")), None)
+    if start is None:
+        return [""]
+    return lines[start:] if ": FAILED" in lines[start] else [lines[start]]
+
+
+def keep_failure_logs(state_dir: Path, destination: Path) -> list[Path]:
+    """Copy the refresh's output and dbt's log out of the temporary state directory."""
+    kept = []
+    for source in (state_dir / "refresh-all.log", state_dir / "dbt" / DBT_LOG_NAME):
+        if source.exists():
+            target = destination / f"many_connections-{source.name}"
+            shutil.copyfile(source, target)
+            kept.append(target)
+    return kept
+
+
 def report(result: ManyConnectionsResult) -> None:
     """Print the measured numbers and the broken connections' lines."""
     rows = [
@@ -228,7 +250,7 @@ def report(result: ManyConnectionsResult) -> None:
     )
     print(f"needs-reauth:  {result.line_of(result.broken_connection)}")
     print(f"failing org:   {result.line_of(result.failing_connection)}")
-    print(next((line for line in result.run.lines if line.startswith("dbt and outputs")), ""))
+    print("\n".join(downstream_lines(result.run.lines)))
     top = sorted(result.requests_by_path.items(), key=lambda item: -item[1])[:8]
     print("requests by path: " + ", ".join(f"{path} {count:,}" for path, count in top))
     sys.stdout.flush()
@@ -248,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         result = measure(connections, args.rate_limit, Path(tmp), args.workers)
         report(result)
+        if ": FAILED" in downstream_lines(result.run.lines)[0]:
+            for kept in keep_failure_logs(Path(tmp), Path.cwd()):
+                print(f"kept: {kept}")
     return 0
 
 
