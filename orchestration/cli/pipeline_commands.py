@@ -3,6 +3,7 @@
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -129,8 +130,14 @@ def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
             on_step=progress,
             should_stop=lambda: interrupt.received() is not None,
         )
-        if interrupt.received():
-            return _report_interrupted(report, interrupt.signal_name(), interrupt.exit_code())
+        if interrupt.received() or report.interrupted:
+            # Dagster handles SIGINT and SIGTERM alike: the watch names the signal; should it
+            # have none, Dagster still saw one (130, as for Ctrl-C)
+            return _report_interrupted(
+                report,
+                interrupt.signal_name() or "SIGINT or SIGTERM",
+                interrupt.exit_code() or 128 + signal.SIGINT,
+            )
     for check in report.failed_checks:
         print(f"  check failed: {check}")
     metrics = report.materialized.get("polar_metrics_daily", {})
@@ -142,6 +149,8 @@ def run_and_print(connection_name: str, *, recent_only: bool = False) -> int:
         f"{len(report.materialized)} asset(s) materialized"
     )
     if not report.success:
+        if report.run_error and not report.failed_steps:  # no step said why: the run does
+            print(f"  the run failed: {report.run_error}", file=sys.stderr)
         return 1
     return EXIT_PARTIAL if metrics.get("refresh_status") == "partial" else 0
 

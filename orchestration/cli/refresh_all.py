@@ -16,21 +16,14 @@ than Polar's limit. Threads would not do: the work is CPU under one GIL, and Dag
 in-process runs own process-wide signal handlers.
 """
 
-import ctypes
 import functools
-import multiprocessing
-import os
-import signal
 import sys
 import time
-from collections.abc import Callable
-from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from connectors.polar.config import PolarSettings
 from orchestration.cli.exit_codes import EXIT_PARTIAL
-from orchestration.defs.dbt.child import end_with_parent
+from orchestration.cli.worker_pool import ConnectionResult, run_in_workers
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -43,18 +36,6 @@ if TYPE_CHECKING:
 # faster at 20 connections there, CPU-bound. Each worker costs ~150 MB of imports (the raw
 # assets only, `raw_definitions`) plus DuckDB's buffers.
 DEFAULT_WORKERS = 2
-
-
-@dataclass(frozen=True)
-class ConnectionResult:
-    """One connection's outcome: whether its raw tables are complete, and its result line."""
-
-    ok: bool
-    line: str
-    # DuckDB invalidated the warehouse in this process (a FATAL error, e.g. a checkpoint that
-    # failed): every later write of the process fails at once, so its worker is replaced.
-    worker_unusable: bool = False
-    run_again: bool = False  # not attempted (its worker was unusable): run in a new worker
 
 
 # How DuckDB's FatalException begins; after one, the database instance refuses all work.
@@ -79,136 +60,13 @@ def refresh_all(
         file=sys.stderr,
         flush=True,
     )
-    succeeded = sum(result.ok for result in _refresh_raw(names, recent_only, workers))
+    task = functools.partial(refresh_connection, recent_only=recent_only)
+    succeeded = sum(result.ok for result in run_in_workers(task, names, workers))
     return _build_once(settings, names, succeeded)
 
 
-def _refresh_raw(
-    names: list[str], recent_only: bool, workers: int, run: "RawRun | None" = None
-) -> list[ConnectionResult]:
-    """Every connection's raw tables, `workers` at a time; each line printed as it ends."""
-    results: list[ConnectionResult] = []
-    pending = list(names)
-    if workers == 1:  # no pool to start: the same work in this process
-        while pending and not (results and results[-1].worker_unusable):
-            results.append(_printed(refresh_connection(pending.pop(0), recent_only, run)))
-    while pending:  # a fresh pool after a worker became unusable (each round reports one more)
-        again = set(_refresh_in_pool(pending, recent_only, workers, results, run))
-        pending = [name for name in pending if name in again]
-    return results
-
-
-def _refresh_in_pool(
-    names: list[str],
-    recent_only: bool,
-    workers: int,
-    results: list[ConnectionResult],
-    run: "RawRun | None" = None,
-) -> list[str]:
-    """`names` in a new pool of `workers`, results appended; returns the names to run again
-    because a worker became unusable (those queued are cancelled, those running finish)."""
-    again: list[str] = []
-    # A fresh interpreter per worker: nothing of this process (locks, threads) is inherited.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
-    ) as pool:
-        try:
-            futures = {
-                pool.submit(refresh_connection, name, recent_only, run): name for name in names
-            }
-            for future in as_completed(futures):
-                try:
-                    result = future.result()
-                except CancelledError:
-                    result = ConnectionResult(False, "", run_again=True)
-                except Exception as error:  # e.g. its worker was killed: this one failed
-                    result = ConnectionResult(False, f"{futures[future]}: FAILED, {error}")
-                if result.run_again:
-                    again.append(futures[future])
-                    continue
-                results.append(_printed(result))
-                if result.worker_unusable:
-                    print("  (its worker's DuckDB is unusable: the rest go on in new workers)")
-                    for queued in futures:
-                        queued.cancel()
-        except BaseException:  # Ctrl-C: start nothing more
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-    return again
-
-
-def _printed(result: ConnectionResult) -> ConnectionResult:
-    print(result.line, flush=True)
-    return result
-
-
-# The `refresh --all` process a pool worker belongs to (None outside a pool).
-_parent: int | None = None
-
-
-def _start_worker(parent: int) -> None:
-    """A pool worker ends with `refresh --all`: killed or stopped, it left its workers
-    refreshing (and drawing on the budget) on their own, then waiting for work forever. The
-    kernel sends SIGTERM when the parent ends: while idle that ends the worker; during a run
-    it stops the run at its next step (as an interrupted `refresh` does, so no token is lost)
-    and the worker ends after it (`_end_if_orphaned`)."""
-    global _parent
-    _parent = parent
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    end_with_parent(parent)
-    _cap_malloc_arenas()
-
-
-# glibc's mallopt parameter for the number of malloc arenas (malloc.h).
-M_ARENA_MAX = -8
-
-
-def _cap_malloc_arenas(arenas: int = 2) -> None:
-    """At most `arenas` glibc malloc arenas in this worker (Linux with glibc only).
-
-    glibc gives threads arenas of their own (up to 8 per core) and keeps what they freed: a
-    worker at 230 connections of the 1,000-connection benchmark had 12 of them, 150 MB of its
-    ~400 MB. DuckDB allocates through its own allocator, so this caps Python's side only.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    libc = ctypes.CDLL(None)
-    if hasattr(libc, "mallopt"):
-        libc.mallopt(ctypes.c_int(M_ARENA_MAX), ctypes.c_int(arenas))
-
-
-def _end_if_orphaned() -> None:
-    """After a run in a pool worker: back to SIGTERM's default, and end if the parent has."""
-    if _parent is None:
-        return
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if os.getppid() != _parent:
-        os._exit(128 + signal.SIGTERM)  # nobody reads the result; the run has committed
-
-
-# A worker whose DuckDB became unusable (see ConnectionResult) runs no further connection.
-_unusable = False
-RawRun = Callable[[str, bool], ConnectionResult]
-
-
-def refresh_connection(
-    name: str, recent_only: bool = False, run: RawRun | None = None
-) -> ConnectionResult:
-    """One connection's raw tables (the unit of work of a worker process); `run` stands in
-    for the raw job in tests."""
-    global _unusable
-    if _unusable:
-        return ConnectionResult(False, f"{name}: not run", run_again=True)
-    try:
-        result = (run or _run_raw_job)(name, recent_only)
-    finally:
-        _end_if_orphaned()
-    _unusable = _unusable or result.worker_unusable
-    return result
-
-
-def _run_raw_job(name: str, recent_only: bool) -> ConnectionResult:
+def refresh_connection(name: str, recent_only: bool = False) -> ConnectionResult:
+    """One connection's raw tables (the unit of work of a worker process)."""
     from orchestration.cli.runner import RAW_JOB, RAW_RECENT_JOB, run_refresh
 
     started = time.monotonic()
@@ -233,7 +91,11 @@ def connection_result(name: str, report: "PipelineReport", elapsed: float) -> Co
         failed = "; ".join(report.failed_checks) or "some organizations failed"
         line = f"{name}: PARTIAL, {failed} ({elapsed:.1f} s)"
         return ConnectionResult(False, line, worker_unusable=unusable)
-    reason = next(iter(report.failed_steps.values()), None) or "some organizations failed"
+    reason = (
+        next(iter(report.failed_steps.values()), None)
+        or report.run_error
+        or "some organizations failed"
+    )
     return ConnectionResult(False, f"{name}: FAILED, {reason} ({elapsed:.1f} s)", unusable)
 
 

@@ -32,6 +32,8 @@ class PipelineReport:
     failed_checks: list[str] = field(default_factory=list)
     failed_steps: dict[str, str] = field(default_factory=dict)
     interrupted_steps: list[str] = field(default_factory=list)
+    interrupted: bool = False  # Dagster raised its interruption (SIGINT/SIGTERM), in a step or not
+    run_error: str = ""  # why the run failed outside its steps (e.g. in a hook), if it did
 
 
 def resolve_refresh_job(
@@ -156,8 +158,13 @@ def _report(result: dg.ExecuteInProcessResult) -> PipelineReport:
             error = event.step_failure_data.error
             if _was_interrupted(error):
                 report.interrupted_steps.append(event.step_key or "?")
+                report.interrupted = True
                 continue
             report.failed_steps[event.step_key or "?"] = _error_text(error)
+        elif event.is_run_failure:
+            error = event.event_specific_data.error
+            report.interrupted = report.interrupted or _was_interrupted(error)
+            report.run_error = _error_text(error) if error else ""
     return report
 
 

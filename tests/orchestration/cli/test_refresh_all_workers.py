@@ -98,7 +98,7 @@ def test_workers_end_when_refresh_all_is_killed_during_their_runs(tmp_path: Path
 # report (malloc_info) of the arenas ("heaps") it made. Run as a fresh process each time.
 ARENAS_PROBE = """
 import ctypes, sys, tempfile, threading
-from orchestration.cli.refresh_all import _cap_malloc_arenas
+from orchestration.cli.worker_pool import _cap_malloc_arenas
 if sys.argv[1] == "capped":
     _cap_malloc_arenas()
 libc = ctypes.CDLL(None)

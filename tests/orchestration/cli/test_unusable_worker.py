@@ -2,56 +2,86 @@
 
 After a FATAL error DuckDB refuses every later statement of that process; in the 1,000-connection
 benchmark one such worker then failed every connection it took, at once, so it took most of
-them (524 of 998 ok). Here the pool is real (spawned processes, the command's own loop); the
-raw run is a stand-in that fails one connection the way that run did.
+them (524 of 998 ok). Here the pool is the command's own (spawned processes, `run_in_workers`)
+and the FATAL error is DuckDB's own: the poisoned connection's work is a checkpoint that the
+file-size limit refuses, as a full disk would (the benchmark's was a checkpoint out of memory).
 """
 
 import os
+import resource
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import duckdb
 import pytest
 
-from orchestration.cli import refresh_all
-from orchestration.cli.refresh_all import ConnectionResult, _refresh_raw, connection_result
+from orchestration.cli import worker_pool
+from orchestration.cli.refresh_all import connection_result
 from orchestration.cli.runner import PipelineReport
+from orchestration.cli.worker_pool import ConnectionResult, run_in_workers
 
 NAMES = [f"account-{index:02d}" for index in range(1, 11)]
 POISONED = "account-03"
-FATAL = (
-    "duckdb.duckdb.FatalException: FATAL Error: Failed to create checkpoint because of error: "
-    "failed to pin block of size 256.0 KiB (182.9 MiB/183.1 MiB used)"
-)
 
 
-def stand_in_run(name: str, recent_only: bool) -> ConnectionResult:
-    """A connection's raw run: ok after 0.1 s, except POISONED, which meets a FATAL error."""
+def failed_checkpoint(folder: Path) -> str:
+    """DuckDB's own error for a checkpoint that cannot write its file, and proof that the
+    database then refuses even a read (what makes the worker unusable)."""
+    con = duckdb.connect(str(folder / f"poisoned-{os.getpid()}.duckdb"))
+    con.execute("create table t as select range as i from range(100000)")
+    con.execute("checkpoint")
+    con.execute("insert into t select range from range(100000)")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))  # Python ignores SIGXFSZ
+    try:
+        con.execute("checkpoint")
+    except duckdb.Error as error:
+        message = str(error)
+    else:
+        raise AssertionError("the checkpoint was not refused")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    with pytest.raises(duckdb.Error, match="invalidated"):
+        con.execute("select count(*) from t")
+    return message
+
+
+def stand_in_run(name: str) -> ConnectionResult:
+    """A connection's raw run: ok after 0.1 s, except POISONED, whose DuckDB meets a FATAL
+    error; each line ends with the worker's pid."""
     time.sleep(0.1)
-    failed = connection_result(name, PipelineReport(False, "run", failed_steps={"x": FATAL}), 0.1)
     if name == POISONED:
+        fatal = failed_checkpoint(Path(os.environ["POISONED_DIR"]))
+        report = PipelineReport(False, "run", failed_steps={"polar_metrics_daily": fatal})
+        failed = connection_result(name, report, 0.1)
         return ConnectionResult(False, f"{failed.line} pid {os.getpid()}", failed.worker_unusable)
     return ConnectionResult(True, f"{name}: ok pid {os.getpid()}")
 
 
 @pytest.fixture(autouse=True)
-def usable_again() -> Iterator[None]:
-    """The in-process form marks this process unusable; later tests need it usable."""
+def usable_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Where the poisoned database lives; the in-process form marks this process unusable,
+    later tests need it usable."""
+    monkeypatch.setenv("POISONED_DIR", str(tmp_path))  # spawned workers inherit it
     yield
-    refresh_all._unusable = False
+    worker_pool._unusable = False
 
 
 @pytest.mark.parametrize("workers", [2, 1])
 def test_the_rest_run_in_new_workers_after_one_becomes_unusable(
     workers: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Every connection is reported once; only the poisoned one failed; no connection ran in
-    the unusable process after its failure; a new pool took the rest."""
-    results = _refresh_raw(NAMES, False, workers, stand_in_run)
+    """Every connection is reported once; only the poisoned one failed, with DuckDB's FATAL
+    error; no connection ran in the unusable process after its failure; a new pool took the
+    rest."""
+    results = run_in_workers(stand_in_run, NAMES, workers)
     lines = [result.line for result in results]
     assert sorted(line.split(":")[0] for line in lines) == NAMES, lines
     assert [result.ok for result in results].count(False) == 1
     poisoned = next(result for result in results if not result.ok)
-    assert poisoned.line.startswith(f"{POISONED}: FAILED, {FATAL}"), poisoned.line
+    assert poisoned.worker_unusable
+    assert poisoned.line.startswith(f"{POISONED}: FAILED, FATAL Error: Failed to create checkpoint")
     poisoned_pid = poisoned.line.rsplit(" ", 1)[1]
     after = lines[lines.index(poisoned.line) + 1 :]
     assert after and not any(line.endswith(f"pid {poisoned_pid}") for line in after), lines
@@ -59,11 +89,12 @@ def test_the_rest_run_in_new_workers_after_one_becomes_unusable(
     assert "the rest go on in new workers" in capsys.readouterr().out or workers == 1
 
 
-def test_only_a_duckdb_fatal_error_marks_the_worker_unusable() -> None:
-    """A FATAL error in a step or a check does; an ordinary failure does not."""
+def test_only_a_duckdb_fatal_error_marks_the_worker_unusable(tmp_path: Path) -> None:
+    """DuckDB's FATAL error in a step or a check does; an ordinary failure does not."""
+    fatal = failed_checkpoint(tmp_path)
     ordinary = PipelineReport(False, "run", failed_steps={"polar_orders": "HTTP 502 from Polar"})
     assert not connection_result("a", ordinary, 1.0).worker_unusable
-    in_step = PipelineReport(False, "run", failed_steps={"polar_orders": FATAL})
+    in_step = PipelineReport(False, "run", failed_steps={"polar_orders": fatal})
     assert connection_result("a", in_step, 1.0).worker_unusable
-    in_check = PipelineReport(True, "run", failed_checks=[f"polar_orders: {FATAL}"])
+    in_check = PipelineReport(True, "run", failed_checks=[f"polar_orders: {fatal}"])
     assert connection_result("a", in_check, 1.0).worker_unusable
