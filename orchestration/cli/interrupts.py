@@ -22,9 +22,9 @@ class InterruptWatch:
         self._read_fd = read_fd
         # The pipe is read straight into this buffer, never into a local: inside a step or a
         # hook Dagster's handler raises at the next bytecode, so the signal whose byte a read
-        # just took could end the method before it recorded it (a Ctrl-C test saw exit 1
-        # instead of 130 that way, about 1 run in 20 on a loaded machine). Signal numbers are
-        # never 0, so the first 0 is where the next read goes.
+        # just took could end the method before it recorded it (a Ctrl-C was lost that way in
+        # about 1 run in 20 of its test on a loaded machine; CI saw exit 1 instead of 130).
+        # Signal numbers are never 0, so the first 0 is where the next read goes.
         self._seen = bytearray(PIPE_BYTES_KEPT)
 
     def received(self) -> int | None:
