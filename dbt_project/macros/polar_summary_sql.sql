@@ -77,22 +77,39 @@ grid as (
     cross join {{ catalogue }} as catalogue
 ),
 
+-- Each window as its days, so the metrics join on (connection, date) equality: joined on the
+-- connection with the date `between` the window's ends, every daily row met every window of its
+-- connection first (12 each) and the model was a third of a 540-connection build (48 s; 10 s
+-- this way, same rows, measured December 2026).
+window_days as (
+    select
+        connection_name,
+        period,
+        which,
+        window_end,
+        cast(unnest(generate_series(window_start, window_end, interval 1 day)) as date)
+            as window_date
+    from compared_ranges
+),
+
 slug_totals as (
     select
-        compared_ranges.connection_name,
-        compared_ranges.period,
-        compared_ranges.which,
+        window_days.connection_name,
+        window_days.period,
+        window_days.which,
         daily.scope,
         daily.series,
         daily.metric,
         sum(daily.value) as summed_value,
-        max(daily.value) filter (where daily."date" = compared_ranges.window_end) as last_value,
-        count(distinct daily."date") as days_present,
+        max(daily.value) filter (where daily."date" = window_days.window_end) as last_value,
+        -- days with a value: one row per day here (daily_long is unique per connection,
+        -- scope, series, date and metric, a dbt test run before this model)
+        count(*) as days_present,
         max(daily.fetched_at) as fetched_at
-    from compared_ranges
+    from window_days
     inner join {{ daily_long }} as daily
-        on daily.connection_name = compared_ranges.connection_name
-        and daily."date" between compared_ranges.window_start and compared_ranges.window_end
+        on daily.connection_name = window_days.connection_name
+        and daily."date" = window_days.window_date
     group by all
 ),
 
