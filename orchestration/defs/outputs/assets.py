@@ -3,26 +3,25 @@
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from connectors.polar.errors import PolarError
 from orchestration.defs.common.automation import after_batch
 from orchestration.defs.common.pools import OWNERS, WAREHOUSE_POOL
 from orchestration.defs.common.resources import WarehouseResource
+from orchestration.defs.dbt.child import end_with_parent
 from orchestration.defs.polar.resources import PolarResource
-from orchestration.outputs.alerts.evaluate import evaluate_rules
-from orchestration.outputs.alerts.rules import AlertRulesError, load_rules, rules_path_from_env
 from orchestration.outputs.dashboard.data import DashboardData, load_dashboard_data
 from orchestration.outputs.dashboard.render import write_dashboard
-from orchestration.warehouse.files import open_read_only
-from orchestration.warehouse.serving import (
-    served_connections,
-    tenant_directory,
-    tenant_serving_path_for,
+from orchestration.outputs.dashboard.tenant_pages import (
+    DASHBOARD_FILE,
+    alert_notices,
+    alert_rules,
+    write_tenant_pages,
 )
+from orchestration.warehouse.files import open_read_only
+from orchestration.warehouse.serving import served_connections
 
 GROUP = "polar_outputs"
-DASHBOARD_FILE = "polar-dashboard.html"
 MART_KEYS = [
     dg.AssetKey(["marts", name])
     for name in (
@@ -68,43 +67,19 @@ def polar_dashboard(
     """Writes the dashboard HTML file next to the warehouse."""
     with open_read_only(warehouse.file()) as con:
         data = load_dashboard_data(con, polar.connection_name)
-        data.alerts = _alert_notices(con, polar.connection_name)
+        data.alerts = alert_notices(con, polar.connection_name, alert_rules())
         # Each connection's own page beside its tenant serving file: never two connections.
-        tenant_pages = [
-            _write_tenant_dashboard(con, warehouse.file(), name)
-            for name in served_connections(warehouse.file())
-        ]
+        # Processes started for many tenants end with this one (a kill leaves none behind).
+        tenant_pages = write_tenant_pages(
+            warehouse.file(),
+            served_connections(warehouse.file()),
+            con,
+            start_process=end_with_parent,
+        )
     data.connection_status = _live_status(polar) or data.connection_status
     path = write_dashboard(data, dashboard_path(warehouse))
     context.log.info("Dashboard written to %s (+%d tenant pages)", path, len(tenant_pages))
     return dg.MaterializeResult(metadata=_metadata(path, data))
-
-
-def _write_tenant_dashboard(con: object, warehouse_file: Path, connection: str) -> Path:
-    """One tenant's page from its own serving file when it has one: read from the warehouse,
-    each page scanned every mart, so the pages cost tenants x warehouse. Alerts read the
-    warehouse (they need the connection's last refresh, which is not served)."""
-    tenant_file = tenant_serving_path_for(warehouse_file, connection)
-    if tenant_file.exists():
-        with duckdb.connect(str(tenant_file), read_only=True) as own:
-            data = load_dashboard_data(own, connection)
-    else:  # the dashboard materialized before any serving copy
-        data = load_dashboard_data(con, connection)  # type: ignore[arg-type]
-    data.alerts = _alert_notices(con, connection)
-    return write_dashboard(data, tenant_directory(warehouse_file, connection) / DASHBOARD_FILE)
-
-
-def _alert_notices(con: object, connection: str) -> list[dict[str, str]]:
-    try:
-        rules = load_rules(rules_path_from_env())
-    except AlertRulesError as error:
-        return [{"rule": "rules_file", "severity": "error", "message": str(error)}]
-    results = evaluate_rules(con, connection, rules)  # type: ignore[arg-type]
-    return [
-        {"rule": r.rule.name, "severity": r.rule.severity, "message": r.message}
-        for r in results
-        if r.triggered
-    ]
 
 
 def _live_status(polar: PolarResource) -> str | None:
