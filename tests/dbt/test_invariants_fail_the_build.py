@@ -1,10 +1,12 @@
 """A warehouse that breaks Polar's invariants makes the real `dbt build` fail, naming the test."""
 
+import shutil
 from pathlib import Path
 
 import duckdb
 
 from orchestration.defs.dbt.project import BUILD_ARGS
+from tests.dbt.conftest import BuiltWarehouse
 from tests.dbt.dbt_runner import WAREHOUSE_FILE_NAME, DbtSession
 from tests.dbt.raw_fixture import CONNECTION, TODAY, create_raw_warehouse, polar_all_value
 
@@ -86,3 +88,25 @@ def test_on_live_polar_a_rollup_difference_warns_by_default_and_follows_the_dbt_
     assert check("{polar_all_series_live_tolerance: 0.05}")[0] == "pass"
     status, message = check("{polar_all_series_live_severity: loud}")
     assert status == "error" and "polar_all_series_live_severity" in message
+
+
+GRAIN_TEST = "unique_combination_polar_period_summary_connection_name__scope__period__metric"
+
+
+def test_a_repeated_row_fails_the_grain_test_with_the_repeated_key_only(
+    dbt_session: DbtSession, synthetic_warehouse: BuiltWarehouse, tmp_path: Path
+) -> None:
+    """The grain test groups rows by a hash first, then by the columns: one repeated row is
+    reported once, as one key with its two rows; rows that merely share some columns are not."""
+    warehouse = tmp_path / WAREHOUSE_FILE_NAME
+    shutil.copyfile(synthetic_warehouse.path, warehouse)
+    selection = ["test", "--select", GRAIN_TEST]
+    assert dbt_session.invoke(selection, warehouse, tmp_path).statuses[GRAIN_TEST] == "pass"
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute(
+            "insert into marts.polar_period_summary select * from marts.polar_period_summary "
+            "where period = 'today' and metric = 'revenue' and scope = 'all'"
+        )
+    outcome = dbt_session.invoke(selection, warehouse, tmp_path)
+    assert outcome.statuses[GRAIN_TEST] == "fail"
+    assert outcome.messages[GRAIN_TEST].startswith("Got 1 result"), outcome.messages
