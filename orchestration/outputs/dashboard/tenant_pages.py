@@ -3,8 +3,8 @@ several processes.
 
 A page is ~80 ms, nearly all of it Python under the GIL (measured on a 540-connection warehouse:
 80 ms a page in one thread, 73 ms with two, 77 ms with three), so threads do not help; processes
-do. A spawned process costs about a second of imports, so only a batch of many tenants is
-shared out.
+do. A spawned process costs ~0.2 s of imports (DuckDB and this package, no Dagster), a few
+pages' worth, so a batch is shared out from a few dozen tenants on.
 """
 
 from collections.abc import Callable
@@ -29,7 +29,7 @@ from orchestration.warehouse.serving import tenant_directory, tenant_serving_pat
 DASHBOARD_FILE = "polar-dashboard.html"
 PAGE_PROCESSES = 2  # the machine's cores, in the measurements above
 # Fewer tenants than this per process are written in the calling process.
-MIN_TENANTS_PER_PROCESS = 100
+MIN_TENANTS_PER_PROCESS = 10
 
 Notice = dict[str, str]
 RulesOrNotice = list[AlertRule] | Notice
