@@ -23,6 +23,7 @@ from connectors.polar.rate_budget import RequestBudget
 from connectors.polar.records import MetricsResponse, Organization
 from connectors.polar.retry import Backoff, error_for_response, retry_after_seconds
 from connectors.polar.shared_budget import SharedRequestBudget, shared_budget_for
+from connectors.polar.tls import tls_context
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class PolarClient:
             timeout=timeout or DEFAULT_TIMEOUT,
             limits=POOL_LIMITS,
             transport=transport,
+            verify=tls_context(),
             follow_redirects=False,  # canonical paths only; a redirect is a bug to surface
             headers={
                 "Polar-Version": polar_version,

@@ -22,6 +22,7 @@ from connectors.polar.oauth import (
     TokenResponse,
 )
 from connectors.polar.redirect_receiver import RedirectReceiver
+from connectors.polar.tls import tls_context
 from connectors.polar.token_manager import encrypt_tokens
 from connectors.polar.token_store import ACTIVE, StoredConnection
 
@@ -40,7 +41,7 @@ def check_polar_answers(environment: PolarEnvironment) -> None:
     """
     url = f"{environment.api_base_url}/.well-known/openid-configuration"
     try:
-        response = httpx.get(url, timeout=REACHABILITY_TIMEOUT)
+        response = httpx.get(url, timeout=REACHABILITY_TIMEOUT, verify=tls_context())
     except httpx.HTTPError as error:
         problem = f"it could not be reached ({type(error).__name__})"
     else:

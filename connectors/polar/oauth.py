@@ -17,6 +17,7 @@ import httpx
 from connectors.polar.config import PolarEnvironment, PolarSettings
 from connectors.polar.errors import OAuthError
 from connectors.polar.retry import retry_after_seconds
+from connectors.polar.tls import tls_context
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ class OAuthClient:
         return {"client_id": self.client_id, "client_secret": self.client_secret}
 
     def _http(self) -> httpx.Client:
-        return httpx.Client(timeout=TOKEN_TIMEOUT, transport=self.transport)
+        return httpx.Client(timeout=TOKEN_TIMEOUT, transport=self.transport, verify=tls_context())
 
 
 def _parse_token_response(body: dict[str, Any], what: str, content_type: str) -> TokenResponse:

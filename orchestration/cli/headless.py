@@ -14,6 +14,7 @@ import httpx
 from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection, connect
 from connectors.polar.crypto import generate_key_entry
+from connectors.polar.tls import tls_context
 
 
 @contextmanager
@@ -47,7 +48,7 @@ def emulator_environment(
 
 def play_browser(url: str) -> None:
     """Do what the browser would: open the authorize URL and follow redirects to the receiver."""
-    response = httpx.get(url, follow_redirects=True, timeout=30.0)
+    response = httpx.get(url, follow_redirects=True, timeout=30.0, verify=tls_context())
     response.raise_for_status()
 
 

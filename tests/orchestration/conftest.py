@@ -18,6 +18,7 @@ import pytest
 from connectors.polar.client import PolarClient
 from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection
+from connectors.polar.tls import tls_context
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
 from orchestration.cli.headless import (
@@ -46,7 +47,9 @@ class EmulatedPolar:
 
     def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """Call a test-only control path; its JSON answer."""
-        response = httpx.request(method, f"{self.base_url}/__emulator__/{path}", json=body)
+        response = httpx.request(
+            method, f"{self.base_url}/__emulator__/{path}", json=body, verify=tls_context()
+        )
         response.raise_for_status()
         return response.json() if response.content else None
 

@@ -21,6 +21,7 @@ from connectors.polar.client import PolarClient
 from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection
 from connectors.polar.crypto import KeyRing
+from connectors.polar.tls import tls_context
 from connectors.polar.token_store import TokenStore
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
@@ -74,7 +75,11 @@ class SoakPolar:
     def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """Call a test-only control path; its JSON answer."""
         response = httpx.request(
-            method, f"{self.emulator.base_url}/__emulator__/{path}", json=body, timeout=10
+            method,
+            f"{self.emulator.base_url}/__emulator__/{path}",
+            json=body,
+            timeout=10,
+            verify=tls_context(),
         )
         response.raise_for_status()
         return response.json() if response.content else None

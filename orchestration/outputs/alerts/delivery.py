@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from connectors.polar.tls import tls_context
 from orchestration.outputs.alerts.evaluate import AlertResult
 
 WEBHOOK_ENV = "POLAR_METRICS_ALERT_WEBHOOK"
@@ -116,6 +117,6 @@ def slack_text(result: AlertResult) -> str:
 
 
 def _post_json(url: str, payload: dict) -> None:
-    response = httpx.post(url, json=payload, timeout=WEBHOOK_TIMEOUT)
+    response = httpx.post(url, json=payload, timeout=WEBHOOK_TIMEOUT, verify=tls_context())
     if response.status_code >= 300:
         raise AlertDeliveryError(f"HTTP {response.status_code} {response.text[:200]!r}")

@@ -17,6 +17,7 @@ import pytest
 from connectors.polar.config import PolarSettings
 from connectors.polar.connection import PolarConnection, connect
 from connectors.polar.crypto import generate_key_entry
+from connectors.polar.tls import tls_context
 from tests.connectors.polar.helpers import STARTED
 from tests.connectors.polar.live_emulator import BearerToken, LiveEmulator, obtain_access_token
 
@@ -30,9 +31,9 @@ def free_port() -> int:
 
 def play_browser(authorize_url: str) -> httpx.Response:
     """Do what the browser does: open the authorize URL, follow the redirect to the receiver."""
-    approval = httpx.get(authorize_url, timeout=10)
+    approval = httpx.get(authorize_url, timeout=10, verify=tls_context())
     assert approval.status_code in (302, 303), approval.text
-    return httpx.get(approval.headers["location"], timeout=10)
+    return httpx.get(approval.headers["location"], timeout=10, verify=tls_context())
 
 
 @dataclass
@@ -41,7 +42,9 @@ class Emulated:
 
     running: Any
     callback_port: int
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+    http: httpx.Client = field(
+        default_factory=lambda: httpx.Client(timeout=30, verify=tls_context())
+    )
 
     @property
     def base_url(self) -> str:

@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from connectors.polar.tls import tls_context
+
 SCOPES = "metrics:read organizations:read"
 
 
@@ -45,11 +47,15 @@ class LiveEmulator:
 
     def set_faults(self, **faults: Any) -> None:
         """Inject faults through the test-only control path."""
-        httpx.post(f"{self.base_url}/__emulator__/faults", json=faults).raise_for_status()
+        httpx.post(
+            f"{self.base_url}/__emulator__/faults", json=faults, verify=tls_context()
+        ).raise_for_status()
 
     def clear_faults(self) -> None:
         """Remove every injected fault."""
-        httpx.delete(f"{self.base_url}/__emulator__/faults").raise_for_status()
+        httpx.delete(
+            f"{self.base_url}/__emulator__/faults", verify=tls_context()
+        ).raise_for_status()
 
 
 def obtain_access_token(base_url: str, client_id: str, client_secret: str) -> str:

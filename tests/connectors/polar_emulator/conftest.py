@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
+from connectors.polar.tls import tls_context
 from connectors.polar_emulator.config import EmulatorConfig
 from connectors.polar_emulator.server import RunningEmulator, run_emulator
 
@@ -179,7 +180,7 @@ class OAuthHelper:
 @pytest.fixture
 def oauth(emulator: RunningEmulator) -> Iterator[OAuthHelper]:
     """An OAuthHelper bound to the default emulator."""
-    with httpx.Client(base_url=emulator.base_url, timeout=10) as http:
+    with httpx.Client(base_url=emulator.base_url, timeout=10, verify=tls_context()) as http:
         yield OAuthHelper(emulator, http)
 
 

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from connectors.polar.tls import tls_context
 from connectors.polar_emulator.server import RunningEmulator
 
 FIXED_NOW = datetime(2026, 11, 28, 15, 30, tzinfo=UTC)  # a Saturday afternoon: today is partial
@@ -97,7 +98,7 @@ def api_session(
 ) -> Iterator[ApiSession]:
     """A running emulator (fixed clock unless `now` is given) and a client holding a token."""
     running = start_emulator(**{"now": FIXED_NOW, "rate_limit_per_minute": None, **config})
-    with httpx.Client(base_url=running.base_url, timeout=30) as http:
+    with httpx.Client(base_url=running.base_url, timeout=30, verify=tls_context()) as http:
         token = access_token(http, running, scope, **(authorize or {}))
         http.headers["Authorization"] = f"Bearer {token}"
         yield ApiSession(running, http)

@@ -7,56 +7,21 @@ and the FATAL error is DuckDB's own: the poisoned connection's work is a checkpo
 file-size limit refuses, as a full disk would (the benchmark's was a checkpoint out of memory).
 """
 
-import os
-import resource
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from orchestration.cli import worker_pool
 from orchestration.cli.refresh_all import connection_result
 from orchestration.cli.runner import PipelineReport
-from orchestration.cli.worker_pool import ConnectionResult, run_in_workers
-
-NAMES = [f"account-{index:02d}" for index in range(1, 11)]
-POISONED = "account-03"
-
-
-def failed_checkpoint(folder: Path) -> str:
-    """DuckDB's own error for a checkpoint that cannot write its file, and proof that the
-    database then refuses even a read (what makes the worker unusable)."""
-    con = duckdb.connect(str(folder / f"poisoned-{os.getpid()}.duckdb"))
-    con.execute("create table t as select range as i from range(100000)")
-    con.execute("checkpoint")
-    con.execute("insert into t select range from range(100000)")
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))  # Python ignores SIGXFSZ
-    try:
-        con.execute("checkpoint")
-    except duckdb.Error as error:
-        message = str(error)
-    else:
-        raise AssertionError("the checkpoint was not refused")
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-    with pytest.raises(duckdb.Error, match="invalidated"):
-        con.execute("select count(*) from t")
-    return message
-
-
-def stand_in_run(name: str) -> ConnectionResult:
-    """A connection's raw run: ok after 0.1 s, except POISONED, whose DuckDB meets a FATAL
-    error; each line ends with the worker's pid."""
-    time.sleep(0.1)
-    if name == POISONED:
-        fatal = failed_checkpoint(Path(os.environ["POISONED_DIR"]))
-        report = PipelineReport(False, "run", failed_steps={"polar_metrics_daily": fatal})
-        failed = connection_result(name, report, 0.1)
-        return ConnectionResult(False, f"{failed.line} pid {os.getpid()}", failed.worker_unusable)
-    return ConnectionResult(True, f"{name}: ok pid {os.getpid()}")
+from orchestration.cli.worker_pool import run_in_workers
+from tests.orchestration.cli.stand_in_workers import (
+    NAMES,
+    POISONED,
+    failed_checkpoint,
+    stand_in_run,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from orchestration.outputs.dashboard import tenant_pages
 from orchestration.outputs.dashboard.tenant_pages import DASHBOARD_FILE, write_tenant_pages
 from orchestration.warehouse.serving import served_connections, tenant_directory
 from tests.orchestration.outputs.conftest import ALERT_SCENARIO, Pipeline, environment
+from tests.orchestration.outputs.spawn_marker import record_pid
 
 GENERATED_AT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
 
@@ -27,11 +28,6 @@ def pages(warehouse: Path, names: list[str]) -> dict[str, str]:
         )
         for name in names
     }
-
-
-def record_pid() -> None:
-    """A spawned process's start: leave its pid where the test can see it."""
-    Path(os.environ["TENANT_PAGE_PIDS"], str(os.getpid())).touch()
 
 
 def test_pages_written_by_processes_equal_the_pages_written_here(
