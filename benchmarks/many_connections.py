@@ -194,7 +194,8 @@ def downstream_lines(lines: list[str]) -> list[str]:
 
 
 def keep_failure_logs(state_dir: Path, destination: Path) -> list[Path]:
-    """Copy the refresh's output and dbt's log out of the temporary state directory."""
+    """Copy the refresh's output and dbt's log out of the temporary state directory (when dbt
+    or a healthy connection failed)."""
     kept = []
     for source in (state_dir / "refresh-all.log", state_dir / "dbt" / DBT_LOG_NAME):
         if source.exists():
@@ -270,7 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         result = measure(connections, args.rate_limit, Path(tmp), args.workers)
         report(result)
-        if ": FAILED" in downstream_lines(result.run.lines)[0]:
+        dbt_failed = ": FAILED" in downstream_lines(result.run.lines)[0]
+        # A healthy connection that failed is the run's failure too (a worker lost to a DuckDB
+        # FATAL error at 1,000 connections left nothing to read once the directory was gone).
+        if dbt_failed or result.healthy_ok < result.connections - 2:
             for kept in keep_failure_logs(Path(tmp), Path.cwd()):
                 print(f"kept: {kept}")
     return 0
