@@ -21,7 +21,7 @@ from connectors.polar.records import Organization
 from orchestration.extract.entity_run import EntityRun, SyncPolicy
 from orchestration.extract.entity_sync import STRATEGIES
 from orchestration.warehouse import entity_writes as ew
-from orchestration.warehouse.files import memory_unbounded
+from orchestration.warehouse.bounded_writer import memory_unbounded
 from orchestration.warehouse.session import WarehouseSession
 
 log = logging.getLogger(__name__)

@@ -7,13 +7,18 @@ library only, because readers must answer fast (no pandas import).
 
 import re
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
 
 from connectors.polar.errors import PolarError
 from connectors.polar.private_files import PRIVATE_DIRECTORY, private_files
+from orchestration.warehouse.bounded_writer import (
+    checkpoint_large_wal,
+    connect_bounded_writer,
+    memory_unbounded,
+)
 from orchestration.warehouse.schema import MIGRATIONS, SCHEMA_VERSION
 from orchestration.warehouse.serving import serving_path_for
 from orchestration.warehouse.writer_lock import current_holder, writer_lock
@@ -150,68 +155,6 @@ def check_readable_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     )
 
 
-# A refresh's writers (metrics, entity syncs) bound DuckDB's buffer pool so a
-# 1,000-organization refresh stays under 500 MB (DuckDB also allocates ~150 MB outside the pool
-# there); 40,000 orders (~3 KB each) written page by page under the bound peaked at 278 MB RSS,
-# 359 MB without it. The bound is fixed, not a share of the file: the pool is a cache that fills
-# to its limit, so with a quarter of the file a `refresh --all` worker held 649 MB at 250
-# connections (a 1.4 GB file), and 1,000 connections (~5 GB) would allow 1.2 GB each. The
-# tables written at volume have no key index (schema 5): checkpointing a dirty key index took
-# the writer far beyond the pool (525 MB RSS at 8 million metric rows).
-BOUNDED_MEMORY_MB = 192
-# Every read orders explicitly, so insertion order need not be kept; one DuckDB thread saves
-# ~20 MB of per-thread state and the writer waits on commits, not on CPU.
-BOUNDED_WRITER_CONFIG: dict[str, str | bool | int] = {
-    "memory_limit": f"{BOUNDED_MEMORY_MB}MB",
-    "preserve_insertion_order": False,
-    "threads": 1,
-}
-
-
-# HANDOVER_WITHOUT_CHECKPOINT: a refresh's writers close the file without checkpointing it.
-# `refresh --all` workers take turns and close at nearly every page; each close rewrote the
-# changed tables into the file: 56 % of a worker's samples at 450 connections, and the closes
-# were the workers' memory peaks. On a 1.8 GB copy, a page cycle's close took 7 ms instead of
-# 127 ms (the next open replays the WAL: 53 ms instead of 29). Commits are durable in the WAL
-# either way; readers and the serving copy read through it. Every raw-phase writer is bounded:
-# an unbounded one checkpoints all the WAL holds at its close (450 -> 573 MB RSS, measured).
-# The WAL is checkpointed by the bounded writer that finds it over CHECKPOINT_WAL_BYTES after
-# a write or at its close, outside any transaction and with CHECKPOINT_MEMORY; never inside a
-# commit at DuckDB's own threshold. A checkpoint now and then merges row groups and needs more
-# than the pool: at 526 connections of the 1,000-connection benchmark one failed in the
-# writers' 192 MB ("failed to pin block"), which invalidates the database in that process, and
-# every later connection of that worker failed. On a copy of that file, mixed page and metrics
-# cycles met such a checkpoint every ~45 cycles (4 s; 404 MB RSS in 192 MB, 660 MB in 512 MB).
-# Not unbounded: at 350 connections one took a worker to 2.6 GB RSS. dbt and every other
-# writer checkpoint at their close as usual.
-CHECKPOINT_WAL_BYTES = 16 * 1024 * 1024
-CHECKPOINT_MEMORY = "512MB"
-
-
-@contextmanager
-def memory_limit(con: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator[None]:
-    """Set a writer's memory limit for one block (None: DuckDB's default, 80 % of the
-    machine's memory), then set it back."""
-    (previous,) = con.execute("select current_setting('memory_limit')").fetchone() or ("",)
-    if limit is None:
-        con.execute("reset memory_limit")
-    else:
-        con.execute(f"set memory_limit = '{limit}'")
-    try:
-        yield
-    finally:
-        con.execute(f"set memory_limit = '{previous}'")
-
-
-def memory_unbounded(con: duckdb.DuckDBPyConnection) -> AbstractContextManager[None]:
-    """Lift a writer's memory limit for one large transaction, then set it back.
-
-    A transaction's own changes stay in memory until it commits: rewriting 40,000 stored orders
-    (~3 KB each) in one transaction ran out of memory at 256 MB, in chunks or not.
-    """
-    return memory_limit(con, None)
-
-
 @contextmanager
 def open_warehouse(
     path: Path,
@@ -231,8 +174,10 @@ def open_warehouse(
         if not read_only:  # queue behind other processes' writers instead of failing
             stack.enter_context(writer_lock(path))
         try:
-            config = BOUNDED_WRITER_CONFIG if bounded_memory and not read_only else {}
-            con = duckdb.connect(str(path), read_only=read_only, config=config)
+            if bounded_memory and not read_only:
+                con = connect_bounded_writer(path)
+            else:
+                con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as error:
             raise WarehouseError(open_failure(path, error, writer=not read_only)) from None
         stack.callback(con.close)
@@ -248,16 +193,6 @@ def open_warehouse(
         yield con
         if bounded_memory and not read_only:
             checkpoint_large_wal(con, path)
-
-
-def checkpoint_large_wal(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Fold a WAL past CHECKPOINT_WAL_BYTES into the file, in CHECKPOINT_MEMORY (outside any
-    transaction: a refresh's writer at its close, or a session between writes)."""
-    wal = path.with_name(path.name + ".wal")
-    if not wal.exists() or wal.stat().st_size < CHECKPOINT_WAL_BYTES:
-        return
-    with memory_limit(con, CHECKPOINT_MEMORY):
-        con.execute("checkpoint")
 
 
 def _check_reader_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:

@@ -27,7 +27,8 @@ from types import TracebackType
 
 import duckdb
 
-from orchestration.warehouse.files import checkpoint_large_wal, open_warehouse, transaction
+from orchestration.warehouse.bounded_writer import checkpoint_large_wal
+from orchestration.warehouse.files import open_warehouse, transaction
 from orchestration.warehouse.writer_lock import others_waiting
 
 WATCH_SECONDS = 0.05  # how soon an idle session notices a waiting writer

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.warehouse.files import CHECKPOINT_WAL_BYTES, open_read_only, open_warehouse
+from orchestration.warehouse.bounded_writer import CHECKPOINT_WAL_BYTES
+from orchestration.warehouse.files import open_read_only, open_warehouse
 from orchestration.warehouse.session import WarehouseSession
 from orchestration.warehouse.writer_lock import current_holder
 
@@ -85,7 +86,7 @@ def test_a_refresh_hands_the_file_over_without_a_checkpoint(tmp_path: Path) -> N
 def test_a_refresh_writer_folds_a_wal_past_its_limit_into_the_file(tmp_path: Path) -> None:
     """The WAL of handed-over commits is checkpointed by the writer that finds it over
     CHECKPOINT_WAL_BYTES after a write, outside the transaction and the memory bound; a WAL
-    under it is left for the next writer (files.HANDOVER_WITHOUT_CHECKPOINT)."""
+    under it is left for the next writer (bounded_writer.HANDOVER_WITHOUT_CHECKPOINT)."""
     path = tmp_path / "w.duckdb"
     wal = path.with_name(path.name + ".wal")
     with WarehouseSession(path, bounded_memory=True) as session:

@@ -1,0 +1,102 @@
+"""A refresh's writers: DuckDB's memory bounded, the file handed over without a checkpoint, the
+WAL folded in when it grows, rows appended in small row groups. (`files.open_warehouse` opens
+them; everything here is why and how.)"""
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+
+import duckdb
+
+# A refresh's writers (metrics, entity syncs) bound DuckDB's buffer pool so a
+# 1,000-organization refresh stays under 500 MB (DuckDB also allocates ~150 MB outside the pool
+# there); 40,000 orders (~3 KB each) written page by page under the bound peaked at 278 MB RSS,
+# 359 MB without it. The bound is fixed, not a share of the file: the pool is a cache that fills
+# to its limit, so with a quarter of the file a `refresh --all` worker held 649 MB at 250
+# connections (a 1.4 GB file), and 1,000 connections (~5 GB) would allow 1.2 GB each. The
+# tables written at volume have no key index (schema 5): checkpointing a dirty key index took
+# the writer far beyond the pool (525 MB RSS at 8 million metric rows).
+BOUNDED_MEMORY_MB = 192
+# Every read orders explicitly, so insertion order need not be kept; one DuckDB thread saves
+# ~20 MB of per-thread state and the writer waits on commits, not on CPU.
+BOUNDED_WRITER_CONFIG: dict[str, str | bool | int] = {
+    "memory_limit": f"{BOUNDED_MEMORY_MB}MB",
+    "preserve_insertion_order": False,
+    "threads": 1,
+}
+
+
+# HANDOVER_WITHOUT_CHECKPOINT: a refresh's writers close the file without checkpointing it.
+# `refresh --all` workers take turns and close at nearly every page; each close rewrote the
+# changed tables into the file: 56 % of a worker's samples at 450 connections, and the closes
+# were the workers' memory peaks. On a 1.8 GB copy, a page cycle's close took 7 ms instead of
+# 127 ms (the next open replays the WAL: 53 ms instead of 29). Commits are durable in the WAL
+# either way; readers and the serving copy read through it. Every raw-phase writer is bounded:
+# an unbounded one checkpoints all the WAL holds at its close (450 -> 573 MB RSS, measured).
+# The WAL is checkpointed by the bounded writer that finds it over CHECKPOINT_WAL_BYTES after
+# a write or at its close, outside any transaction and with CHECKPOINT_MEMORY; never inside a
+# commit at DuckDB's own threshold. A checkpoint now and then merges row groups and needs more
+# than the pool: at 526 connections of the 1,000-connection benchmark one failed in the
+# writers' 192 MB ("failed to pin block"), which invalidates the database in that process, and
+# every later connection of that worker failed. On a copy of that file, mixed page and metrics
+# cycles met such a checkpoint every ~45 cycles (4 s; 404 MB RSS in 192 MB, 660 MB in 512 MB).
+# Not unbounded: at 350 connections one took a worker to 2.6 GB RSS. dbt and every other
+# writer checkpoint at their close as usual.
+CHECKPOINT_WAL_BYTES = 16 * 1024 * 1024
+CHECKPOINT_MEMORY = "512MB"
+# The heavy checkpoints were the entity tables' `item` JSON (~2-3 KB per order) at row-group
+# boundaries: DuckDB compresses a finished row group's column whole, 122,880 rows of it by
+# default. Appending 100-row pages of 2.3 KB JSON with a checkpoint every 16 MB of WAL, the
+# worst checkpoint took the process from 260 to 575 MB RSS (2 s); with row groups of 16,384
+# rows, 260 to 307 MB (0.2 s), and the file was 193 MB instead of 263 MB. A refresh's writers
+# append in row groups of this size (row groups already in the file keep theirs).
+WRITER_ROW_GROUP_ROWS = 16_384
+
+
+@contextmanager
+def memory_limit(con: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator[None]:
+    """Set a writer's memory limit for one block (None: DuckDB's default, 80 % of the
+    machine's memory), then set it back."""
+    (previous,) = con.execute("select current_setting('memory_limit')").fetchone() or ("",)
+    if limit is None:
+        con.execute("reset memory_limit")
+    else:
+        con.execute(f"set memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        con.execute(f"set memory_limit = '{previous}'")
+
+
+def memory_unbounded(con: duckdb.DuckDBPyConnection) -> AbstractContextManager[None]:
+    """Lift a writer's memory limit for one large transaction, then set it back.
+
+    A transaction's own changes stay in memory until it commits: rewriting 40,000 stored orders
+    (~3 KB each) in one transaction ran out of memory at 256 MB, in chunks or not.
+    """
+    return memory_limit(con, None)
+
+
+def connect_bounded_writer(path: Path) -> duckdb.DuckDBPyConnection:
+    """The file attached under its own name (as `duckdb.connect` names it) with the writers'
+    row-group size, which only ATTACH takes, in BOUNDED_WRITER_CONFIG."""
+    con = duckdb.connect(config=BOUNDED_WRITER_CONFIG)
+    try:
+        name = '"' + path.stem.replace('"', '""') + '"'
+        location = "'" + str(path).replace("'", "''") + "'"
+        con.execute(f"attach {location} as {name} (row_group_size {WRITER_ROW_GROUP_ROWS})")
+        con.execute(f"use {name}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def checkpoint_large_wal(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Fold a WAL past CHECKPOINT_WAL_BYTES into the file, in CHECKPOINT_MEMORY (outside any
+    transaction: a refresh's writer at its close, or a session between writes)."""
+    wal = path.with_name(path.name + ".wal")
+    if not wal.exists() or wal.stat().st_size < CHECKPOINT_WAL_BYTES:
+        return
+    with memory_limit(con, CHECKPOINT_MEMORY):
+        con.execute("checkpoint")
