@@ -1,6 +1,6 @@
 """Every writer of a refresh's raw phase closes the warehouse without a checkpoint
-(bounded_writer.HANDOVER_WITHOUT_CHECKPOINT). One writer that checkpoints at its close does it for all
-the WAL that other workers' handovers left, outside the refresh's memory bound: the
+(bounded_writer.HANDOVER_WITHOUT_CHECKPOINT). One writer that checkpoints at its close does it
+for all the WAL that other workers' handovers left, outside the refresh's memory bound: the
 organizations' write did (a `refresh --all` worker went from 450 to 573 MB RSS there). So each
 raw-phase writer is run after a WAL exists, and the WAL must still be there after it."""
 
