@@ -245,7 +245,8 @@ def report(result: ManyConnectionsResult) -> None:
     ]
     print_table(
         f"`refresh --all` of {result.connections} connections at {result.rate_limit} "
-        f"requests/minute, workers: {result.workers or 'default'}",
+        f"requests/minute, workers: {result.workers or 'default'}, dbt's DuckDB memory: "
+        f"{os.environ.get('POLAR_METRICS_DBT_MEMORY_LIMIT') or 'the profile default'}",
         ["measure", "value", "target"],
         rows,
     )

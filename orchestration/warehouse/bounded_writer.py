@@ -44,13 +44,17 @@ BOUNDED_WRITER_CONFIG: dict[str, str | bool | int] = {
 # writer checkpoint at their close as usual.
 CHECKPOINT_WAL_BYTES = 16 * 1024 * 1024
 CHECKPOINT_MEMORY = "512MB"
-# The heavy checkpoints were the entity tables' `item` JSON (~2-3 KB per order) at row-group
-# boundaries: DuckDB compresses a finished row group's column whole, 122,880 rows of it by
-# default. Appending 100-row pages of 2.3 KB JSON with a checkpoint every 16 MB of WAL, the
-# worst checkpoint took the process from 260 to 575 MB RSS (2 s); with row groups of 16,384
-# rows, 260 to 307 MB (0.2 s), and the file was 193 MB instead of 263 MB. A refresh's writers
-# append in row groups of this size (row groups already in the file keep theirs).
-WRITER_ROW_GROUP_ROWS = 16_384
+# The heavy checkpoints are the entity tables' `item` JSON (orders: 4.7 KB each) in the row group
+# being filled: each checkpoint compresses that row group's columns again, up to a whole row
+# group of them (122,880 rows by default). With 100-row pages and a checkpoint every 16 MB of
+# WAL, a 300-connection refresh's workers reached ~750 MB RSS during such checkpoints (py-spy
+# dumps of every worker over 550 MB: all in `checkpoint_large_wal` after an orders page). On a
+# copy of that warehouse, 400 pages of its own orders written the workers' way: the worst
+# checkpoint's rise 400 MB in row groups of 16,384 rows, 72 MB in 4,096, 11 MB in 2,048, and
+# the file no larger (350 MB against 424). A refresh's writers append in row groups of one
+# vector (row groups already in the file keep theirs); dbt's build over them took the same
+# time as over 16,384-row groups (22-27 s on 130 connections).
+WRITER_ROW_GROUP_ROWS = 2_048
 
 
 @contextmanager

@@ -1,11 +1,15 @@
 """A refresh's writers append in row groups of WRITER_ROW_GROUP_ROWS (DuckDB's default is
-122,880): a finished row group's `item` JSON is compressed whole at a checkpoint, which was the
-refresh's memory peak (bounded_writer.py says how much)."""
+122,880): each checkpoint compresses the row group being filled again, which was the refresh's
+memory peak (bounded_writer.py says how much). dbt's build, the writer after every refresh,
+must keep those row groups as they are (its profile turns DuckDB's vacuum merges off)."""
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import yaml
 
+from orchestration.defs.dbt.project import DBT_PROJECT_DIR
 from orchestration.warehouse.bounded_writer import WRITER_ROW_GROUP_ROWS
 from orchestration.warehouse.files import open_warehouse
 
@@ -18,11 +22,14 @@ def row_groups(path: Path, table: str) -> int:
     return int(count)
 
 
-def test_a_refresh_writer_appends_in_small_row_groups_until_a_plain_writer_merges_them(
-    tmp_path: Path,
-) -> None:
-    rows = 3 * WRITER_ROW_GROUP_ROWS
-    path = tmp_path / "warehouse.duckdb"
+def dbt_settings() -> dict[str, Any]:
+    """The DuckDB settings of dbt's profile that are plain values (not rendered by dbt)."""
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    settings = profile["polar_metrics"]["outputs"]["warehouse"]["settings"]
+    return {name: value for name, value in settings.items() if "{{" not in str(value)}
+
+
+def written_by_a_refresh(path: Path, rows: int) -> None:
     with open_warehouse(path) as con:
         con.execute(f"create table raw.plain as select range as i from range({rows})")
     with open_warehouse(path, bounded_memory=True) as con:
@@ -30,10 +37,34 @@ def test_a_refresh_writer_appends_in_small_row_groups_until_a_plain_writer_merge
         assert con.execute("select current_database()").fetchone() == ("warehouse",)
         con.execute(f"create table raw.bounded as select range as i from range({rows})")
         con.execute("checkpoint")
+
+
+def test_a_refresh_writer_appends_in_small_row_groups_and_dbt_keeps_them(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    written_by_a_refresh(path, 3 * WRITER_ROW_GROUP_ROWS)
     assert row_groups(path, "raw.plain") == 1
     assert row_groups(path, "raw.bounded") == 3
-    # A later plain writer's checkpoint merges them into DuckDB's default size again (dbt's,
-    # after the raw phase: in its own 600 MB, not in a worker's).
-    with open_warehouse(path) as con:
+    # A writer with dbt's settings checkpoints (as dbt does at its close) without merging them.
+    with duckdb.connect(str(path), config=dbt_settings()) as con:
         con.execute("create table raw.later as select 1 as i")
+    assert row_groups(path, "raw.bounded") == 3
+
+
+def test_without_dbts_settings_a_checkpoint_merges_every_small_row_group(tmp_path: Path) -> None:
+    """Why dbt's profile turns the vacuum off: DuckDB's default merges them all at the next
+    checkpoint, rewriting the raw tables in dbt's memory and time."""
+    path = tmp_path / "warehouse.duckdb"
+    written_by_a_refresh(path, 3 * WRITER_ROW_GROUP_ROWS)
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table raw.later as select 1 as i")
+    assert row_groups(path, "raw.bounded") == 1
+
+
+def test_a_refresh_writer_merges_the_row_groups_its_deletes_thinned(tmp_path: Path) -> None:
+    """Deleted rows are not left in the file for good: the refresh's own writers vacuum."""
+    path = tmp_path / "warehouse.duckdb"
+    written_by_a_refresh(path, 10 * WRITER_ROW_GROUP_ROWS)
+    with open_warehouse(path, bounded_memory=True) as con:
+        con.execute("delete from raw.bounded where i % 10 <> 0")  # 9 rows of every 10
+        con.execute("checkpoint")
     assert row_groups(path, "raw.bounded") == 1
