@@ -166,28 +166,53 @@ def write_sync_state(
     report: SyncReport,
     synced_at: datetime,
 ) -> None:
-    """Upsert the state and this sync's outcome (call inside the page's transaction)."""
-    con.execute(
-        "insert or replace into raw.polar_entity_sync values "
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            connection_name,
-            organization_id,
-            entity,
-            state.cursor_at,
-            state.last_full_sweep_at,
-            json.dumps(state.resume) if state.resume is not None else None,
-            synced_at,
-            report.status,
-            report.error,
-            report.mode,
-            report.rows,
-            report.requests,
-            state.requests_total,
-            json.dumps(report.drift),
-            state.pii_signature,
-        ],
-    )
+    """Upsert the state and this sync's outcome (call inside the page's transaction).
+
+    An update of the row, inserted only when missing: it is written with every page, and
+    `insert or replace` on the keyed table cost 3.5 ms of CPU a page against 1.1 ms."""
+    key = [connection_name, organization_id, entity]
+    values = [
+        state.cursor_at,
+        state.last_full_sweep_at,
+        json.dumps(state.resume) if state.resume is not None else None,
+        synced_at,
+        report.status,
+        report.error,
+        report.mode,
+        report.rows,
+        report.requests,
+        state.requests_total,
+        json.dumps(report.drift),
+        state.pii_signature,
+    ]
+    assignments = ", ".join(f"{column} = ?" for column in SYNC_STATE_VALUES)
+    (updated,) = con.execute(
+        f"update raw.polar_entity_sync set {assignments} "
+        "where connection_name = ? and organization_id = ? and entity = ?",
+        [*values, *key],
+    ).fetchone() or (0,)
+    if not updated:
+        con.execute(
+            f"insert into raw.polar_entity_sync values ({', '.join('?' * (3 + len(values)))})",
+            [*key, *values],
+        )
+
+
+# raw.polar_entity_sync's columns after its key, in the table's order (SYNC_STATE_DDL).
+SYNC_STATE_VALUES = (
+    "cursor_at",
+    "last_full_sweep_at",
+    "resume",
+    "last_synced_at",
+    "last_status",
+    "last_error",
+    "last_mode",
+    "rows_last_sync",
+    "requests_last_sync",
+    "requests_total",
+    "schema_drift",
+    "pii_signature",
+)
 
 
 def orders_touched_by_recent_refunds(

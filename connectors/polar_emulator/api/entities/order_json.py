@@ -116,9 +116,17 @@ def orders_json(
     states = subscription_rows(history.subscriptions, subscription_rows_used, now)
     position = {int(s): i for i, s in enumerate(subscription_rows_used.tolist())}
     discount = discount_json(org, history, now) if money.discounted.any() else None
+    products: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}  # built once per page
     items = []
     for i, row in enumerate(rows.tolist()):
-        product = history.products[int(orders.product[row])]
+        product_index = int(orders.product[row])
+        product = history.products[product_index]
+        if product_index not in products:
+            products[product_index] = (
+                product_base_json(org, product, now),
+                price_json(org, product),
+            )
+        product_object, price = products[product_index]
         customer_row = int(orders.customer[row])
         customer = customer_json(org, table, customer_row, now, customer_row in teams)
         subscription = int(orders.subscription[row])
@@ -172,9 +180,9 @@ def orders_json(
                 "customer": customer,
                 "user_id": customer["id"],
                 "user": legacy_user(customer),
-                "product": product_base_json(org, product, now),
+                "product": product_object,
                 "product_price_id": product.price_id,
-                "product_price": price_json(org, product),
+                "product_price": price,
                 "discount": discount if money.discounted[i] else None,
                 "subscription": embedded,
                 "items": _items(history, row, product.name, product.price_id, money, i),

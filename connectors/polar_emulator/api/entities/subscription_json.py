@@ -128,12 +128,19 @@ def subscriptions_json(
     table = customer_table(org, history)
     teams = set(team_customers(history, now).tolist())
     discount = None
+    # A page holds a few products many times: each one's JSON is built once and shared (the
+    # items are serialized, never changed); built per item it was a tenth of the page's time.
+    products: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
     items = []
     for i, row in enumerate(rows.tolist()):
         base = subscription_base_json(org, history, row, state, i)
         customer_row = int(history.subscriptions.customer[row])
         customer = customer_json(org, table, customer_row, now, customer_row in teams)
-        product = history.products[int(state.product[i])]
+        product_index = int(state.product[i])
+        if product_index not in products:
+            product = history.products[product_index]
+            products[product_index] = (product_json(org, product, now), price_json(org, product))
+        product_object, price = products[product_index]
         if base["discount_id"] is not None and discount is None:
             discount = discount_json(org, history, now)
         items.append(
@@ -143,10 +150,10 @@ def subscriptions_json(
                 "customer": customer,
                 "user_id": customer["id"],
                 "user": legacy_user(customer),
-                "product": product_json(org, product, now),
+                "product": product_object,
                 "discount": discount if base["discount_id"] is not None else None,
-                "price": price_json(org, product),
-                "prices": [price_json(org, product)],
+                "price": price,
+                "prices": [price],
                 "meters": [],
                 "pending_update": None,
             }
