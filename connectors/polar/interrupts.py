@@ -54,7 +54,10 @@ def interrupts_deferred() -> Iterator[DeferredSignals]:
     previous = {}
     for signum in DEFERRED_SIGNALS:
         handler = signal.getsignal(signum)
-        if handler is None:  # installed outside Python: it could not be put back
+        # None: installed outside Python, it could not be put back. SIG_IGN: the process was
+        # started with the signal ignored (a background job of a shell without job control),
+        # so it must not stop on it, nor say it will.
+        if handler is None or handler == signal.SIG_IGN:
             continue
         previous[signum] = handler
         signal.signal(signum, deferred.remember)

@@ -12,6 +12,7 @@ line (statuses and SHA-256 prefixes of the tokens used: never the token itself).
 import hashlib
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -83,6 +84,10 @@ def hold_refresh_lock(marker: Path, seconds: float) -> None:
 
 def main() -> None:
     """Dispatch on the mode argument."""
+    # As a command started from a terminal: a suite started in the background (a shell without
+    # job control ignores SIGINT there) would otherwise pass the ignored signals on.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.argv[1] == "rounds":
         serve_rounds(int(sys.argv[2]))
     elif sys.argv[1] == "hold":

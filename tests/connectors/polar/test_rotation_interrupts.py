@@ -9,6 +9,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -21,6 +22,15 @@ from tests.connectors.polar.conftest import Emulated
 from tests.connectors.polar.helpers import expire_in_store, generation, worker
 
 STALL_SECONDS = 2.0
+
+
+@pytest.fixture(autouse=True)
+def sigint_as_in_a_terminal() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt here, also when the suite was started where SIGINT is
+    ignored (a background job of a shell without job control)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def api_call(connection: PolarConnection, emulator: Emulated) -> httpx.Response:
@@ -113,3 +123,19 @@ def test_sigint_inside_the_deferral_is_delivered_once_the_block_ends() -> None:
             reached_end_of_block = True
     assert reached_end_of_block
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_signal_the_process_ignores_stays_ignored_inside_the_deferral(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A process started with SIGTERM ignored must not start stopping on it (nor say so)."""
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        with interrupts_deferred() as deferred:
+            assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+            signal.raise_signal(signal.SIGTERM)
+            time.sleep(0.05)
+        assert not deferred.pending
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert "received during the token exchange" not in caplog.text
