@@ -68,7 +68,11 @@ def changed(
         emulator = change_net_amount(connection, CONNECTION, orders[10], 100)
         live_small = change_net_amount(connection, LIVE, orders[20], 1)
         live_large = change_net_amount(connection, LIVE, orders[40], 1_000_000)
-    build = dbt_session.invoke(BUILD_ARGS, path, work_dir)
+    # The two checks and the models they read, built and tested (cautious: no test that also
+    # reads a model left out), not the whole project again.
+    checks = [f"+{EXACT_CHECK}", f"+{LIVE_CHECK}"]
+    selection = ["--select", *checks, "--indirect-selection", "cautious"]
+    build = dbt_session.invoke([*BUILD_ARGS, *selection], path, work_dir)
     return Changed(path, build, emulator, live_small, live_large)
 
 
