@@ -22,6 +22,11 @@ SERVED_SCHEMAS = ("marts",)
 MANIFEST_TABLE = "marts.serving_manifest"
 SOURCE, TARGET = "warehouse_source", "serving_target"  # aliases inside the copying connection
 TableMacro = tuple[str, str, list[str], str]  # schema, name, parameters, definition
+# DuckDB's memory while copying: unbounded (its default, 80 % of the machine) it kept what it
+# read and wrote as cache, and the serving copy after a 1,000-connection `refresh --all` took
+# its process to 1,277 MB. Bounded, the copy streams: on 130 connections' marts (3.8 million
+# rows) 428 MB peak unbounded, 306 MB in 256 MB, 176 MB in 96 MB, in the same 3-4 s.
+COPY_MEMORY = "256MB"
 
 
 @dataclass(frozen=True)
@@ -90,8 +95,9 @@ class ServedTable:
 
 
 def attach_source(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection with the warehouse attached read-only as SOURCE."""
-    con = duckdb.connect()
+    """An in-memory connection with the warehouse attached read-only as SOURCE, its memory
+    bounded by COPY_MEMORY."""
+    con = duckdb.connect(config={"memory_limit": COPY_MEMORY})
     try:
         con.execute(f"ATTACH '{sql_path(warehouse_path)}' AS {SOURCE} (READ_ONLY)")
     except BaseException:

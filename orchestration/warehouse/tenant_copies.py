@@ -64,7 +64,6 @@ def publish_tenant_copies(warehouse_path: Path) -> TenantCopies:
 # Column and table names of the staging file (a name no mart uses).
 TENANT_INDEX, TENANTS = "__tenant_index", "__tenants"
 STAGING = "tenant_staging"  # its alias in the copying connection
-STAGING_MEMORY = "256MB"  # sorting spills to the staging file's directory beyond this
 TENANT_WRITERS = 2  # tenant files written at once (measured: README, "Many connections")
 
 
@@ -85,7 +84,7 @@ def _copy_tenants(
     staging = warehouse_path.with_name(f"{_staging_prefix(warehouse_path)}{uuid.uuid4().hex}")
     con = attach_source(warehouse_path)
     try:
-        con.execute(f"set memory_limit = '{STAGING_MEMORY}'")
+        # Sorting spills to the staging file's directory beyond the copy's COPY_MEMORY.
         con.execute(f"set temp_directory = '{sql_path(staging)}.tmp'")
         con.execute(f"ATTACH '{sql_path(staging)}' AS {STAGING}")
         con.execute(
