@@ -177,6 +177,22 @@ ENTITY_TABLES: dict[str, EntityTable] = {
     t.entity: t for t in (PRODUCTS, CUSTOMERS, SUBSCRIPTIONS, ORDERS, REFUNDS)
 }
 
+# raw.polar_entity_sync's columns after its key, in the order of SYNC_STATE_DDL (the sync
+# state is written by updating these, `entity_writes.write_sync_state`).
+SYNC_STATE_VALUES = (
+    "cursor_at",
+    "last_full_sweep_at",
+    "resume",
+    "last_synced_at",
+    "last_status",
+    "last_error",
+    "last_mode",
+    "rows_last_sync",
+    "requests_last_sync",
+    "requests_total",
+    "schema_drift",
+    "pii_signature",
+)
 SYNC_STATE_DDL = """create table if not exists raw.polar_entity_sync(
     connection_name varchar, organization_id varchar, entity varchar,
     cursor_at timestamptz, last_full_sweep_at timestamptz, resume json,

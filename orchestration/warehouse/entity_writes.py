@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from orchestration.warehouse.entity_tables import ENTITY_TABLES, EntityTable
+from orchestration.warehouse.entity_tables import ENTITY_TABLES, SYNC_STATE_VALUES, EntityTable
 
 
 def upsert_items(
@@ -196,23 +196,6 @@ def write_sync_state(
             f"insert into raw.polar_entity_sync values ({', '.join('?' * (3 + len(values)))})",
             [*key, *values],
         )
-
-
-# raw.polar_entity_sync's columns after its key, in the table's order (SYNC_STATE_DDL).
-SYNC_STATE_VALUES = (
-    "cursor_at",
-    "last_full_sweep_at",
-    "resume",
-    "last_synced_at",
-    "last_status",
-    "last_error",
-    "last_mode",
-    "rows_last_sync",
-    "requests_last_sync",
-    "requests_total",
-    "schema_drift",
-    "pii_signature",
-)
 
 
 def orders_touched_by_recent_refunds(

@@ -23,14 +23,22 @@ from tests.orchestration.outputs.webhook_receiver import webhook_receiver
 REVENUE_CHECK = "alert_revenue_drop_vs_trailing_week"
 
 
-def materialize_outputs(state: Path) -> dg.ExecuteInProcessResult:
-    """The dashboard and the default alert checks over the warehouse in `state`."""
+def materialize_outputs(
+    state: Path | None = None, connection: str | None = None
+) -> dg.ExecuteInProcessResult:
+    """The dashboard and the default alert checks over the warehouse in `state` (else the
+    environment's), for `connection` (else the resource's default)."""
+    polar = {"state_dir": str(state)} if state else {}
+    if connection:
+        polar["connection_name"] = connection
     checks = build_alert_checks(load_rules(DEFAULT_RULES_PATH))
     return dg.materialize(
         [polar_dashboard, checks],
         resources={
-            "warehouse": WarehouseResource(path=str(state / "warehouse.duckdb")),
-            "polar": PolarResource(state_dir=str(state)),
+            "warehouse": WarehouseResource(path=str(state / "warehouse.duckdb"))
+            if state
+            else WarehouseResource(),
+            "polar": PolarResource(**polar),
         },
     )
 
@@ -112,13 +120,7 @@ def test_drop_scenario_alerts_once_through_the_whole_pipeline_and_its_rerun(
     assert "polar_dashboard" in failed[0]
     assert len(pipeline.receiver.posts) == 1
     with environment(pipeline.environment(ALERT_SCENARIO)):
-        rerun = dg.materialize(
-            [polar_dashboard, build_alert_checks(load_rules(DEFAULT_RULES_PATH))],
-            resources={
-                "warehouse": WarehouseResource(),
-                "polar": PolarResource(connection_name=ALERT_SCENARIO),
-            },
-        )
+        rerun = materialize_outputs(connection=ALERT_SCENARIO)
     assert rerun.success
     assert not evaluations(rerun)[REVENUE_CHECK].passed
     assert len(pipeline.receiver.posts) == 1
