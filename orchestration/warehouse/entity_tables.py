@@ -58,11 +58,11 @@ class EntityTable:
         """`create table if not exists` for this table.
 
         No primary key: one row per (connection_name, id) is kept by the writes
-        (entity_writes.upsert_items deletes a page's ids before inserting them, in the page's
-        transaction, under the writer lock). DuckDB rewrites a table's whole key index at every
-        checkpoint: at 240,000 stored orders, closing the file after a 100-order page took
-        0.16-0.21 s with the key and 0.03-0.09 s without, and `refresh --all` workers close it
-        at nearly every page when they take turns, so with the key the refresh slowed as the
+        (entity_writes.upsert_items deletes a page's changed ids before inserting them, in the
+        page's transaction, under the writer lock). DuckDB rewrites a table's whole key index at
+        every checkpoint: at 240,000 stored orders, closing the file after a 100-order page
+        took 0.16-0.21 s with the key and 0.03-0.09 s without, and `refresh --all` workers close
+        it at nearly every page when they take turns, so with the key the refresh slowed as the
         warehouse grew.
         """
         typed = ", ".join(f"{c.name} {c.sql_type}" for c in self.columns)

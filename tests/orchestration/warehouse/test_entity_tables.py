@@ -117,6 +117,43 @@ def test_upserting_the_same_items_twice_keeps_one_row_each_with_the_latest_value
     assert json.loads(stored[0][5]) == changed
 
 
+def test_an_item_listed_again_unchanged_keeps_its_row_and_is_marked_seen(tmp_path: Path) -> None:
+    """A re-listed identical item is not deleted and appended again (a dead row left for DuckDB's
+    vacuum to merge away): its row keeps its place (rowid), with the new `fetched_at` and
+    `missing_since` cleared. A changed item is replaced."""
+    first_seen = datetime(2026, 1, 1, tzinfo=UTC)
+    seen_again = datetime(2026, 1, 2, tzinfo=UTC)
+    kept = {"id": "c1", "email": "a@example.com", "created_at": "2026-01-01T00:00:00Z"}
+    edited = {"id": "c2", "email": "b@example.com", "created_at": "2026-01-01T00:00:00Z"}
+
+    def page(items: list[dict[str, str]], fetched_at: datetime) -> None:
+        with files.transaction(con):
+            upsert_items(
+                con,
+                "customers",
+                connection_name="c",
+                organization_id="org",
+                items=items,
+                fetched_at=fetched_at,
+            )
+
+    def rows() -> dict[str, tuple[object, ...]]:
+        found = con.execute(
+            "select id, rowid, fetched_at, missing_since, email from raw.polar_customers"
+        ).fetchall()
+        return {row[0]: row[1:] for row in found}
+
+    with files.open_warehouse(tmp_path / "w.duckdb") as con:
+        page([kept, edited], first_seen)
+        con.execute("update raw.polar_customers set missing_since = ?", [first_seen])
+        before = rows()
+        page([kept, {**edited, "email": "new@example.com"}], seen_again)
+        after = rows()
+    assert after["c1"] == (before["c1"][0], seen_again, None, "a@example.com")
+    assert after["c2"][1:] == (seen_again, None, "new@example.com")
+    assert after["c2"][0] != before["c2"][0]  # deleted and appended
+
+
 def test_a_page_replaces_only_its_own_connections_rows_and_a_repeated_id_once(
     tmp_path: Path,
 ) -> None:
