@@ -15,8 +15,8 @@ import duckdb
 from connectors.polar.errors import PolarError
 from connectors.polar.private_files import PRIVATE_DIRECTORY, private_files
 from orchestration.warehouse.bounded_writer import (
+    bounded_writer,
     checkpoint_large_wal,
-    connect_bounded_writer,
     memory_unbounded,
 )
 from orchestration.warehouse.schema import MIGRATIONS, SCHEMA_VERSION
@@ -175,21 +175,18 @@ def open_warehouse(
             stack.enter_context(writer_lock(path))
         try:
             if bounded_memory and not read_only:
-                con = connect_bounded_writer(path)
+                con = stack.enter_context(bounded_writer(path))
             else:
                 con = duckdb.connect(str(path), read_only=read_only)
+                stack.callback(con.close)
         except duckdb.Error as error:
             raise WarehouseError(open_failure(path, error, writer=not read_only)) from None
-        stack.callback(con.close)
         # Business data: owner-only, also when an older version left it readable.
         private_files(path, path.with_name(path.name + ".wal"))
         if read_only:
             _check_reader_version(con, path)
         else:
             ensure_schema(con, path)
-        if bounded_memory and not read_only:  # see HANDOVER_WITHOUT_CHECKPOINT
-            con.execute("pragma disable_checkpoint_on_shutdown")
-            con.execute("set checkpoint_threshold = '1TB'")  # only `_checkpoint_large_wal`
         yield con
         if bounded_memory and not read_only:
             checkpoint_large_wal(con, path)

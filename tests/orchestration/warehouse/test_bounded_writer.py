@@ -3,13 +3,17 @@
 memory peak (bounded_writer.py says how much). dbt's build, the writer after every refresh,
 must keep those row groups as they are (its profile turns DuckDB's vacuum merges off)."""
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 import yaml
 
 from orchestration.defs.dbt.project import DBT_PROJECT_DIR
+from orchestration.warehouse import bounded_writer
 from orchestration.warehouse.bounded_writer import WRITER_ROW_GROUP_ROWS
 from orchestration.warehouse.files import open_warehouse
 
@@ -68,3 +72,52 @@ def test_a_refresh_writer_merges_the_row_groups_its_deletes_thinned(tmp_path: Pa
         con.execute("delete from raw.bounded where i % 10 <> 0")  # 9 rows of every 10
         con.execute("checkpoint")
     assert row_groups(path, "raw.bounded") == 1
+
+
+def test_writers_attach_the_file_to_one_duckdb_per_process_and_let_it_go_at_close(
+    tmp_path: Path,
+) -> None:
+    """A refresh's writers do not start a DuckDB per open (bounded_writer.ONE_DUCKDB_PER_PROCESS):
+    the file is attached to the process's DuckDB and detached at close, without a checkpoint
+    (the WAL stays for the next writer) and released for another process's writer."""
+    path = tmp_path / "warehouse.duckdb"
+    wal = path.with_name(path.name + ".wal")
+    with open_warehouse(path, bounded_memory=True) as con:
+        con.execute("create table raw.kept as select range as i from range(1000)")
+        first = bounded_writer._writers
+    assert first is not None and wal.stat().st_size > 0  # closed without folding the WAL in
+    with open_warehouse(path, bounded_memory=True) as con:
+        assert con.execute("select count(*) from raw.kept").fetchone() == (1000,)
+        assert bounded_writer._writers is first
+    other = subprocess.run(
+        [sys.executable, "-c", f"import duckdb; duckdb.connect({str(path)!r}).close()"],
+        capture_output=True,
+        text=True,
+    )
+    assert other.returncode == 0, other.stderr  # another process may write it now
+
+
+def test_two_files_of_the_same_name_can_be_written_at_once_in_one_process(tmp_path: Path) -> None:
+    first, second = tmp_path / "a" / "warehouse.duckdb", tmp_path / "b" / "warehouse.duckdb"
+    with (
+        open_warehouse(first, bounded_memory=True) as one,
+        open_warehouse(second, bounded_memory=True) as two,
+    ):
+        one.execute("create table raw.which as select 'a' as file")
+        two.execute("create table raw.which as select 'b' as file")
+    for path, expected in ((first, "a"), (second, "b")):
+        with duckdb.connect(str(path), read_only=True) as con:
+            assert con.execute("select file from raw.which").fetchall() == [(expected,)]
+
+
+def test_after_a_fatal_duckdb_error_the_next_writer_gets_a_new_duckdb(tmp_path: Path) -> None:
+    """DuckDB invalidates its whole instance on a fatal error (a failed checkpoint): the
+    process's writers must not keep using it."""
+    path = tmp_path / "warehouse.duckdb"
+    with pytest.raises(duckdb.FatalException):
+        with open_warehouse(path, bounded_memory=True):
+            broken = bounded_writer._writers
+            raise duckdb.FatalException("stand-in for an invalidated database")
+    with open_warehouse(path, bounded_memory=True) as con:
+        assert bounded_writer._writers is not broken
+        assert con.execute("select count(*) from raw.schema_version").fetchone() == (1,)
