@@ -3,7 +3,7 @@ read from the stored JSON item (in SQL, with `try_cast`: a missing or odd field 
 error). Standard library only.
 
 Every table is keyed by (connection_name, id), carries organization_id (the organization the
-sync listed it for), the typed columns dbt uses, `fetched_at` (when this row was last written)
+sync listed it for), the typed columns dbt uses, `fetched_at` (when a sync last listed it)
 and `item` (the whole JSON object as Polar sent it, after the PII policy).
 """
 
