@@ -19,11 +19,13 @@ import duckdb
 # the writer far beyond the pool (525 MB RSS at 8 million metric rows).
 BOUNDED_MEMORY_MB = 192
 # Every read orders explicitly, so insertion order need not be kept; one DuckDB thread saves
-# ~20 MB of per-thread state and the writer waits on commits, not on CPU.
+# ~20 MB of per-thread state and the writer waits on commits, not on CPU. No vacuum: see
+# WRITERS_DO_NOT_VACUUM.
 BOUNDED_WRITER_CONFIG: dict[str, str | bool | int] = {
     "memory_limit": f"{BOUNDED_MEMORY_MB}MB",
     "preserve_insertion_order": False,
     "threads": 1,
+    "max_vacuum_tasks": 0,
 }
 
 
@@ -54,11 +56,18 @@ CHECKPOINT_MEMORY = "512MB"
 # checkpoint's rise 400 MB in row groups of 16,384 rows, 72 MB in 4,096, 11 MB in 2,048, and
 # the file no larger (350 MB against 424). A refresh's writers append in row groups of one
 # vector (row groups already in the file keep theirs); dbt's build over them took the same
-# time as over 16,384-row groups (22-27 s on 130 connections). The other heavy checkpoint was
-# DuckDB's vacuum merging row groups thinned by the entity upserts' deletes (455 MB on a
-# 500-connection warehouse): an item listed again unchanged is no longer deleted and appended
-# (entity_writes.upsert_items), so only real changes leave deleted rows to vacuum.
+# time as over 16,384-row groups (22-27 s on 130 connections).
 WRITER_ROW_GROUP_ROWS = 2_048
+# WRITERS_DO_NOT_VACUUM: DuckDB's vacuum merges row groups left thin (by deletes, and by every
+# checkpoint: the next append starts a new row group) into full ones, reading their `item` JSON
+# into memory. The first checkpoint after an open did so for much of the file, and a worker
+# opens the file at nearly every page: at 300-600 connections of the 1,000-connection benchmark
+# all 52 py-spy dumps of a worker over 600 MB (up to 884 MB) were in `checkpoint_large_wal`. On
+# a copy of that warehouse (1.7 GB, 600 connections) the first checkpoint after the open rose
+# 519 MB in 1.9 s (462 MB of it overflow strings), with the vacuum off 0 MB in 0.3 s. Without
+# it a checkpoint drops only row groups whose rows are all deleted; the deleted rows of
+# row groups still in use are reclaimed by `compact_raw_tables` (warehouse/compaction.py).
+# An item listed again unchanged is not deleted at all (entity_writes.upsert_items).
 
 
 @contextmanager
