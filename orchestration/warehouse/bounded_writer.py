@@ -178,6 +178,9 @@ def _new_writers() -> duckdb.DuckDBPyConnection:
 def _attach(writers: duckdb.DuckDBPyConnection, name: str, file: Path) -> None:
     location = "'" + str(file).replace("'", "''") + "'"
     writers.execute(f"attach {location} as {name} (row_group_size {WRITER_ROW_GROUP_ROWS})")
+    # Spills beside the file, as a DuckDB opened on it would (an in-memory DuckDB's default
+    # is `.tmp` in the working directory).
+    writers.execute(f"set temp_directory = '{str(file).replace(chr(39), chr(39) * 2)}.tmp'")
 
 
 def checkpoint_large_wal(con: duckdb.DuckDBPyConnection, path: Path) -> None:

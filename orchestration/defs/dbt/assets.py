@@ -24,6 +24,7 @@ from orchestration.defs.dbt.child import stop_streaming
 from orchestration.defs.dbt.manifest import ensure_manifest
 from orchestration.defs.dbt.project import BUILD_ARGS, dbt_project, warehouse_environment
 from orchestration.defs.dbt.runs import dbt_run_folder
+from orchestration.warehouse.compaction import compact_raw_tables
 from orchestration.warehouse.writer_lock import writer_lock
 
 GROUP_NAME = "polar_marts"
@@ -91,6 +92,14 @@ def polar_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
         writer_lock(Path(path)),
         dbt_run_folder(context.run_id) as target_path,
     ):
+        # Deleted rows the refresh's writers left (they do not vacuum), reclaimed before dbt reads.
+        for table in compact_raw_tables(Path(path)):
+            context.log.info(
+                "Compacted raw.%s: %d deleted rows of %d reclaimed",
+                table.table,
+                table.dead,
+                table.stored,
+            )
         invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target_path)
         events = invocation.stream()
         try:

@@ -1,0 +1,110 @@
+"""Deleted rows the refresh's writers leave (they do not vacuum) are reclaimed before dbt builds:
+a table whose stored rows are a quarter deleted or more is copied without them, in place, and
+keeps every live row; others and keyed tables stay as they are."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from orchestration.warehouse.bounded_writer import WRITER_ROW_GROUP_ROWS
+from orchestration.warehouse.compaction import compact_raw_tables
+from orchestration.warehouse.entity_writes import upsert_items
+from orchestration.warehouse.files import open_warehouse, transaction
+
+ORDERS = 16_000
+
+
+def order(number: int, status: str) -> dict[str, object]:
+    return {"id": f"o{number:06d}", "status": status}
+
+
+def refresh_writes(path: Path, changed_every: int | None = None, status: str = "refunded") -> None:
+    """Orders and customers written page by page as a sync does; or one order in every
+    `changed_every` listed again with a new `status`, which deletes its stored row from a row
+    group that stays in use."""
+    now = datetime.now(UTC)
+    numbers = (
+        list(range(ORDERS)) if changed_every is None else list(range(0, ORDERS, changed_every))
+    )
+    status = "paid" if changed_every is None else status
+    with open_warehouse(path, bounded_memory=True) as con:
+        for start in range(0, len(numbers), 100):
+            with transaction(con):
+                upsert_items(
+                    con,
+                    "orders",
+                    connection_name="c",
+                    organization_id="org",
+                    items=[order(n, status) for n in numbers[start : start + 100]],
+                    fetched_at=now,
+                )
+                if changed_every is None:
+                    upsert_items(
+                        con,
+                        "customers",
+                        connection_name="c",
+                        organization_id="org",
+                        items=[{"id": f"c{start}", "email": "x"}],
+                        fetched_at=now,
+                    )
+        con.execute("checkpoint")
+
+
+def stored_and_live(path: Path, table: str) -> tuple[int, int]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        (stored,) = con.execute(
+            f"select sum(count) from pragma_storage_info('{table}') where column_path = '[0]'"
+        ).fetchone() or (0,)
+        (live,) = con.execute(f"select count(*) from {table}").fetchone() or (0,)
+    return int(stored), int(live)
+
+
+def orders(path: Path) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(
+            "select connection_name, organization_id, id, status, fetched_at, item "
+            "from raw.polar_orders order by id"
+        ).fetchall()
+
+
+def test_a_table_a_quarter_deleted_is_copied_without_its_deleted_rows(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    refresh_writes(path)
+    refresh_writes(path, changed_every=2)
+    stored, live = stored_and_live(path, "raw.polar_orders")
+    assert (stored, live) == (ORDERS + ORDERS // 2, ORDERS)  # the refunded ones' old rows stay
+    before = orders(path)
+
+    compacted = compact_raw_tables(path)
+
+    assert [(c.table, c.stored, c.live) for c in compacted] == [("polar_orders", stored, live)]
+    assert stored_and_live(path, "raw.polar_orders") == (ORDERS, ORDERS)
+    assert orders(path) == before
+    # The copy took the table's place for every later writer: a sync's page writes as before.
+    refresh_writes(path, changed_every=4, status="disputed")
+    assert stored_and_live(path, "raw.polar_orders") == (ORDERS + ORDERS // 4, ORDERS)
+
+
+def test_few_deleted_rows_and_keyed_tables_are_left_as_they_are(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    refresh_writes(path)
+    refresh_writes(path, changed_every=16)  # 1,000 deleted: 6 % of the stored rows
+    with open_warehouse(path, bounded_memory=True) as con:  # a keyed table, most rows deleted
+        con.execute(
+            "insert into raw.polar_connections select 'c' || range, 'emulator', 'active', now() "
+            f"from range({4 * WRITER_ROW_GROUP_ROWS})"
+        )
+        con.execute("checkpoint")
+        con.execute("delete from raw.polar_connections where connection_name[2:]::int % 4 <> 0")
+        con.execute("checkpoint")
+    stored, live = stored_and_live(path, "raw.polar_connections")
+    assert live == stored // 4
+    assert compact_raw_tables(path) == []
+    assert stored_and_live(path, "raw.polar_orders") == (ORDERS + 1_000, ORDERS)
+
+
+def test_no_warehouse_yet_is_nothing_to_compact(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    assert compact_raw_tables(path) == []
+    assert not path.exists()
