@@ -96,8 +96,10 @@ class ServedTable:
 
 def attach_source(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with the warehouse attached read-only as SOURCE, its memory
-    bounded by COPY_MEMORY."""
-    con = duckdb.connect(config={"memory_limit": COPY_MEMORY})
+    bounded by COPY_MEMORY, spilling beside the warehouse (an in-memory DuckDB's default is
+    `.tmp` in the working directory)."""
+    spill = f"{warehouse_path}.tmp"
+    con = duckdb.connect(config={"memory_limit": COPY_MEMORY, "temp_directory": spill})
     try:
         con.execute(f"ATTACH '{sql_path(warehouse_path)}' AS {SOURCE} (READ_ONLY)")
     except BaseException:

@@ -17,6 +17,7 @@ from orchestration.defs.dbt.project import DBT_PROJECT_DIR
 from orchestration.warehouse import bounded_writer
 from orchestration.warehouse.bounded_writer import WRITER_ROW_GROUP_ROWS
 from orchestration.warehouse.files import open_warehouse
+from orchestration.warehouse.serving import attach_source
 
 
 def row_groups(path: Path, table: str) -> int:
@@ -127,3 +128,17 @@ def test_after_a_fatal_duckdb_error_the_next_writer_gets_a_new_duckdb(tmp_path: 
     with open_warehouse(path, bounded_memory=True) as con:
         assert bounded_writer._writers is not broken
         assert con.execute("select count(*) from raw.schema_version").fetchone() == (1,)
+
+
+def test_the_pipelines_in_memory_duckdbs_spill_beside_the_warehouse(tmp_path: Path) -> None:
+    """Not into `.tmp` of whatever directory the command was started in (DuckDB's default for
+    an in-memory database): the refresh's writers and the serving copy's reader."""
+    path = tmp_path / "warehouse.duckdb"
+    setting = "select current_setting('temp_directory')"
+    with open_warehouse(path, bounded_memory=True) as con:
+        assert con.execute(setting).fetchone() == (f"{path}.tmp",)
+    source = attach_source(path)
+    try:
+        assert source.execute(setting).fetchone() == (f"{path}.tmp",)
+    finally:
+        source.close()
