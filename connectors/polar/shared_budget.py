@@ -27,6 +27,7 @@ from connectors.polar.rate_budget import DEFAULT_HEADROOM, WINDOW_SECONDS, budge
 POLL_SECONDS = 0.02  # how soon a waiter whose turn has not come looks again
 MAX_SLEEP_SECONDS = 2.0  # waiters look at least this often, so the live ones stay "seen"
 STALE_WAITER_SECONDS = 15.0  # a waiter unseen this long died (killed process): forget it
+LOCK_WAIT_SECONDS = 60.0  # a busy file: how long a process waits for the others' turns
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sent (app TEXT NOT NULL, connection TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS sent_by_app_time ON sent (app, at);
@@ -154,8 +155,8 @@ class SharedRequestBudget:
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            db = sqlite3.connect(self.path, timeout=LOCK_WAIT_SECONDS, isolation_level=None)
+            _use_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")  # a lost log entry after a crash is harmless
             self._local.db = db
         return db
@@ -170,6 +171,24 @@ class SharedRequestBudget:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Switch the file to WAL, waiting while another process is doing the same.
+
+    SQLite can refuse the switch with "database is locked" at once, without waiting the busy
+    timeout: six processes opening a new budget file at the same instant, 40 times, failed 11
+    of their 240 opens that way (`refresh --all` workers on a new state directory).
+    """
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(POLL_SECONDS)
 
 
 def shared_budget_for(settings: PolarSettings, connection_name: str) -> SharedRequestBudget:

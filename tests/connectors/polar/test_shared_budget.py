@@ -133,3 +133,34 @@ def test_clients_of_two_connections_draw_on_one_file_in_the_state_directory(
     assert rows == {"first": 3, "second": 2}
     assert apps == {f"{live_emulator.base_url} {live_emulator.running.client_id}"}
     assert held >= 1.5, f"the other connection's client went on after {held:.2f} s"
+
+
+OPEN_AT = """
+import sys, time
+from pathlib import Path
+from connectors.polar.shared_budget import SharedRequestBudget
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+SharedRequestBudget(Path(sys.argv[1]), "app", sys.argv[3], 10).acquire()
+"""
+
+
+def test_processes_opening_a_new_budget_file_at_once_all_get_it(tmp_path: Path) -> None:
+    """SQLite may refuse the switch to WAL with "database is locked" at once when another
+    process switches too (before the fix: 11 of 240 such opens, 6 processes at a time). Eight
+    processes, three new files: each round failed at least one process with ~30 % odds, so a
+    regression fails this test most of the time, never the other way round."""
+    for round_ in range(3):
+        path, start = tmp_path / f"budget-{round_}.sqlite", time.time() + 1.0
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPEN_AT, str(path), repr(start), f"c{number}"],
+                cwd=REPO,
+                env={**os.environ, "PYTHONPATH": str(REPO)},
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for number in range(8)
+        ]
+        for process in processes:
+            _, errors = process.communicate(timeout=120)
+            assert process.returncode == 0, errors
