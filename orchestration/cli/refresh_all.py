@@ -68,10 +68,16 @@ def refresh_all(
 def refresh_connection(name: str, recent_only: bool = False) -> ConnectionResult:
     """One connection's raw tables (the unit of work of a worker process)."""
     from orchestration.cli.runner import RAW_JOB, RAW_RECENT_JOB, run_refresh
+    from orchestration.warehouse.bounded_writer import release_idle_writers
 
     started = time.monotonic()
     job = RAW_RECENT_JOB if recent_only else RAW_JOB  # a job name wins over recent_only
-    report = run_refresh(connection_name=name, job_name=job, defs=raw_definitions())
+    try:
+        report = run_refresh(connection_name=name, job_name=job, defs=raw_definitions())
+    finally:
+        # A worker's DuckDB serves one connection's pages (bounded_writer.ONE_DUCKDB_PER_PROCESS),
+        # not the next connection's: what it cached and freed goes back between them.
+        release_idle_writers()
     return connection_result(name, report, time.monotonic() - started)
 
 

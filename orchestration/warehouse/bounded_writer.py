@@ -2,6 +2,8 @@
 WAL folded in when it grows, rows appended in small row groups. (`files.open_warehouse` opens
 them; everything here is why and how.)"""
 
+import ctypes
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -166,6 +168,26 @@ def _release_shared(name: str, file: Path, fatal: bool) -> None:
     if not _attached:
         _writers.close()
         _writers = None
+
+
+def release_idle_writers() -> None:
+    """Close the process's writer DuckDB if no file is attached to it, and give the memory it
+    freed back to the system.
+
+    Its buffers and what its work allocated stay with the process otherwise: after compacting
+    a 1,000-connection warehouse (compaction.py) the `refresh --all` process held 353 MB of
+    its own memory (167 MB before) beside dbt's build; closed, 188 MB; trimmed, 172 MB.
+    """
+    global _writers
+    with _WRITERS_LOCK:
+        if _writers is None or _attached:
+            return
+        _writers.close()
+        _writers = None
+    if sys.platform.startswith("linux"):  # glibc keeps freed heap unless asked (malloc_trim)
+        libc = ctypes.CDLL(None)
+        if hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(ctypes.c_size_t(0))
 
 
 def _new_writers() -> duckdb.DuckDBPyConnection:

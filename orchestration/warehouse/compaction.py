@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.warehouse.bounded_writer import memory_limit
+from orchestration.warehouse.bounded_writer import memory_limit, release_idle_writers
 from orchestration.warehouse.files import open_warehouse, transaction
 
 COMPACT_DEAD_SHARE = 0.25
@@ -54,6 +54,7 @@ def compact_raw_tables(path: Path) -> list[StoredRows]:
                 # The old table's blocks are free from here on, for the next copy to reuse: the
                 # file grows by the largest table copied, not by all of them.
                 con.execute("checkpoint")
+    release_idle_writers()  # dbt's build comes next, beside this process
     return compacted
 
 

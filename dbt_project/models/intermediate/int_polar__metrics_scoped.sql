@@ -37,10 +37,25 @@ polar_all_series as (
     where is_polar_all_series
 ),
 
+-- Summed per day and metric before the join to every catalogue metric: joining the
+-- organizations' rows themselves and grouping afterwards held them all in the join's hash table
+-- (at 1,000 connections, 15 million rows, the build ran out of 300 MB; summed first it
+-- fits 200 MB, and takes 15 s instead of 21 s in 400 MB).
+organization_sums as (
+    select
+        connection_name,
+        metric_date,
+        metric_slug,
+        sum(metric_value) as metric_value,
+        max(fetched_at) as fetched_at
+    from organization_series
+    group by all
+),
+
 connection_days as (
     select distinct connection_name, metric_date from polar_all_series
     union
-    select distinct connection_name, metric_date from organization_series
+    select distinct connection_name, metric_date from organization_sums
 ),
 
 sum_of_organizations_series as (
@@ -51,15 +66,14 @@ sum_of_organizations_series as (
         'sum_of_organizations' as series,
         connection_days.metric_date,
         catalogue.slug as metric_slug,
-        coalesce(sum(organization_series.metric_value), 0) as metric_value,
-        max(organization_series.fetched_at) as fetched_at
+        coalesce(organization_sums.metric_value, 0) as metric_value,
+        organization_sums.fetched_at
     from connection_days
     cross join {{ ref('polar_metric_catalogue') }} as catalogue
-    left join organization_series
-        on organization_series.connection_name = connection_days.connection_name
-        and organization_series.metric_date = connection_days.metric_date
-        and organization_series.metric_slug = catalogue.slug
-    group by all
+    left join organization_sums
+        on organization_sums.connection_name = connection_days.connection_name
+        and organization_sums.metric_date = connection_days.metric_date
+        and organization_sums.metric_slug = catalogue.slug
 )
 
 select * from organization_series

@@ -104,6 +104,22 @@ def test_writers_attach_the_file_to_one_duckdb_per_process_and_let_it_go_at_clos
     assert other.returncode == 0, other.stderr  # another process may write it now
 
 
+def test_an_idle_writer_duckdb_is_released_and_one_in_use_is_kept(tmp_path: Path) -> None:
+    """`release_idle_writers` (after a compaction, between a worker's connections) closes the
+    process's writer DuckDB only when no file is attached; the next writer gets a new one."""
+    path = tmp_path / "warehouse.duckdb"
+    with open_warehouse(path, bounded_memory=True) as con:
+        con.execute("create table raw.kept as select range as i from range(1000)")
+        bounded_writer.release_idle_writers()
+        assert bounded_writer._writers is not None  # in use: kept, and still answering
+        assert con.execute("select count(*) from raw.kept").fetchone() == (1000,)
+    bounded_writer.release_idle_writers()
+    assert bounded_writer._writers is None
+    with open_warehouse(path, bounded_memory=True) as con:
+        assert con.execute("select count(*) from raw.kept").fetchone() == (1000,)
+        assert bounded_writer._writers is not None
+
+
 def test_two_files_of_the_same_name_can_be_written_at_once_in_one_process(tmp_path: Path) -> None:
     first, second = tmp_path / "a" / "warehouse.duckdb", tmp_path / "b" / "warehouse.duckdb"
     with (

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.warehouse import bounded_writer
 from orchestration.warehouse.bounded_writer import WRITER_ROW_GROUP_ROWS
 from orchestration.warehouse.compaction import compact_raw_tables
 from orchestration.warehouse.entity_writes import upsert_items
@@ -79,6 +80,7 @@ def test_a_table_a_quarter_deleted_is_copied_without_its_deleted_rows(tmp_path: 
     compacted = compact_raw_tables(path)
 
     assert [(c.table, c.stored, c.live) for c in compacted] == [("polar_orders", stored, live)]
+    assert bounded_writer._writers is None  # its DuckDB closed: dbt's build runs beside us
     assert stored_and_live(path, "raw.polar_orders") == (ORDERS, ORDERS)
     assert orders(path) == before
     # The copy took the table's place for every later writer: a sync's page writes as before.
