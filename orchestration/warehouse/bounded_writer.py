@@ -172,7 +172,7 @@ def _release_shared(name: str, file: Path, fatal: bool) -> None:
 
 def release_idle_writers() -> None:
     """Close the process's writer DuckDB if no file is attached to it, and give the memory it
-    freed back to the system.
+    (or another DuckDB of the process, closed before) freed back to the system.
 
     Its buffers and what its work allocated stay with the process otherwise: after compacting
     a 1,000-connection warehouse (compaction.py) the `refresh --all` process held 353 MB of
@@ -180,10 +180,11 @@ def release_idle_writers() -> None:
     """
     global _writers
     with _WRITERS_LOCK:
-        if _writers is None or _attached:
+        if _attached:
             return
-        _writers.close()
-        _writers = None
+        if _writers is not None:
+            _writers.close()
+            _writers = None
     if sys.platform.startswith("linux"):  # glibc keeps freed heap unless asked (malloc_trim)
         libc = ctypes.CDLL(None)
         if hasattr(libc, "malloc_trim"):

@@ -92,13 +92,15 @@ def polar_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
         writer_lock(Path(path)),
         dbt_run_folder(context.run_id) as target_path,
     ):
-        # Deleted rows the refresh's writers left (they do not vacuum), reclaimed before dbt reads.
+        # Deleted rows and thin row groups the refresh's writers left (they do not vacuum),
+        # copied away before dbt reads.
         for table in compact_raw_tables(Path(path)):
             context.log.info(
-                "Compacted raw.%s: %d deleted rows of %d reclaimed",
+                "Compacted raw.%s: %d deleted rows of %d reclaimed, %d row groups copied",
                 table.table,
                 table.dead,
                 table.stored,
+                table.row_groups,
             )
         invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target_path)
         events = invocation.stream()

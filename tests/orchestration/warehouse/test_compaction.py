@@ -20,10 +20,15 @@ def order(number: int, status: str) -> dict[str, object]:
     return {"id": f"o{number:06d}", "status": status}
 
 
-def refresh_writes(path: Path, changed_every: int | None = None, status: str = "refunded") -> None:
+def refresh_writes(
+    path: Path,
+    changed_every: int | None = None,
+    status: str = "refunded",
+    checkpoint_every_page: bool = False,
+) -> None:
     """Orders and customers written page by page as a sync does; or one order in every
     `changed_every` listed again with a new `status`, which deletes its stored row from a row
-    group that stays in use."""
+    group that stays in use. A checkpoint after every page starts a new row group each."""
     now = datetime.now(UTC)
     numbers = (
         list(range(ORDERS)) if changed_every is None else list(range(0, ORDERS, changed_every))
@@ -49,6 +54,8 @@ def refresh_writes(path: Path, changed_every: int | None = None, status: str = "
                         items=[{"id": f"c{start}", "email": "x"}],
                         fetched_at=now,
                     )
+            if checkpoint_every_page:
+                con.execute("checkpoint")
         con.execute("checkpoint")
 
 
@@ -86,6 +93,34 @@ def test_a_table_a_quarter_deleted_is_copied_without_its_deleted_rows(tmp_path: 
     # The copy took the table's place for every later writer: a sync's page writes as before.
     refresh_writes(path, changed_every=4, status="disputed")
     assert stored_and_live(path, "raw.polar_orders") == (ORDERS + ORDERS // 4, ORDERS)
+
+
+def row_groups(path: Path, table: str) -> int:
+    with duckdb.connect(str(path), read_only=True) as con:
+        (groups,) = con.execute(
+            f"select count(distinct row_group_id) from pragma_storage_info('{table}')"
+        ).fetchone() or (0,)
+    return int(groups)
+
+
+def test_a_table_of_many_thin_row_groups_is_copied_into_full_ones(tmp_path: Path) -> None:
+    """Nothing deleted, but a row group per page (as checkpoints between a refresh's pages
+    leave them): DuckDB holds every scanned row group's metadata outside its memory limit, so
+    dbt's build is copied full row groups."""
+    path = tmp_path / "warehouse.duckdb"
+    refresh_writes(path, checkpoint_every_page=True)
+    assert row_groups(path, "raw.polar_orders") == ORDERS // 100
+    before = orders(path)
+
+    compacted = compact_raw_tables(path)
+
+    assert sorted((c.table, c.dead, c.row_groups) for c in compacted) == [
+        ("polar_customers", 0, ORDERS // 100),
+        ("polar_orders", 0, ORDERS // 100),
+    ]
+    assert row_groups(path, "raw.polar_orders") == 1
+    assert row_groups(path, "raw.polar_customers") == 1
+    assert orders(path) == before
 
 
 def test_few_deleted_rows_and_keyed_tables_are_left_as_they_are(tmp_path: Path) -> None:
