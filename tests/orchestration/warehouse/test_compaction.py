@@ -12,6 +12,7 @@ from orchestration.warehouse.bounded_writer import WRITER_ROW_GROUP_ROWS
 from orchestration.warehouse.compaction import compact_raw_tables
 from orchestration.warehouse.entity_writes import upsert_items
 from orchestration.warehouse.files import open_warehouse, transaction
+from tests.orchestration.warehouse.test_bounded_writer import row_groups
 
 ORDERS = 16_000
 
@@ -93,14 +94,6 @@ def test_a_table_a_quarter_deleted_is_copied_without_its_deleted_rows(tmp_path: 
     # The copy took the table's place for every later writer: a sync's page writes as before.
     refresh_writes(path, changed_every=4, status="disputed")
     assert stored_and_live(path, "raw.polar_orders") == (ORDERS + ORDERS // 4, ORDERS)
-
-
-def row_groups(path: Path, table: str) -> int:
-    with duckdb.connect(str(path), read_only=True) as con:
-        (groups,) = con.execute(
-            f"select count(distinct row_group_id) from pragma_storage_info('{table}')"
-        ).fetchone() or (0,)
-    return int(groups)
 
 
 def test_a_table_of_many_thin_row_groups_is_copied_into_full_ones(tmp_path: Path) -> None:
