@@ -20,7 +20,7 @@ from dagster_dbt import (
 
 from orchestration.defs.common.automation import after_batch
 from orchestration.defs.common.pools import WAREHOUSE_POOL
-from orchestration.defs.dbt.child import stop_streaming
+from orchestration.defs.dbt.child import interrupts_held, stop_streaming
 from orchestration.defs.dbt.manifest import ensure_manifest
 from orchestration.defs.dbt.project import BUILD_ARGS, dbt_project, warehouse_environment
 from orchestration.defs.dbt.runs import dbt_run_folder
@@ -102,10 +102,16 @@ def polar_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
                 table.stored,
                 table.row_groups,
             )
-        invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target_path)
-        events = invocation.stream()
+        invocation = None
+        events: Iterator[Any] = iter(())
         try:
+            # The child is stopped in the `finally`: an interruption must not come between its
+            # start and the moment `invocation` holds it.
+            with interrupts_held():
+                invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target_path)
+                events = invocation.stream()
             yield from events
         finally:
             # A failing or interrupted step never leaves dbt running, nor its stream half-read.
-            stop_streaming(invocation.process, events)
+            if invocation is not None:
+                stop_streaming(invocation.process, events)

@@ -12,8 +12,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 PARENT_ENV = "POLAR_METRICS_DBT_PARENT"
 WAREHOUSE_ENV = "POLAR_METRICS_WAREHOUSE"  # dbt's profile reads the file's path from it
@@ -64,6 +66,36 @@ def main() -> None:
     from dbt.cli.main import cli
 
     sys.exit(cli())
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """SIGINT and SIGTERM received in the block take effect as it ends (main thread only).
+
+    For starting the dbt child: Dagster raises its interruption at the next bytecode, so one
+    landing after the child was spawned but before the `finally` that stops it was entered left
+    dbt running (holding the warehouse) after the refresh had exited. CI saw the rerun of an
+    interrupted refresh fail on the file's lock that way.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread receives signals
+        return
+    watched = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.getsignal(signum) for signum in watched}
+    held: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append(signum)
+
+    for signum in watched:
+        signal.signal(signum, hold)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if held:
+            signal.raise_signal(held[0])  # through the restored handler, as if it came now
 
 
 def stop_child(process: subprocess.Popen[bytes]) -> None:
