@@ -28,7 +28,9 @@ from orchestration.warehouse.files import open_warehouse, transaction
 
 COMPACT_DEAD_SHARE = 0.25
 COMPACT_MIN_DEAD_ROWS = 2_048  # one row group: below it nothing is worth copying
-COMPACTION_MEMORY = "256MB"
+# It runs alone, between the raw refreshes and dbt's build, and gives its memory back. 256 MB
+# failed a copy's commit at 1,000 connections ("failed to pin block").
+COMPACTION_MEMORY = "512MB"
 FULL_ROW_GROUP_ROWS = 122_880  # DuckDB's row-group size, which a copy gets
 # Row groups beyond a copy's that make a table worth copying: a daily refresh of one connection
 # adds a few, a refresh of hundreds adds hundreds.
@@ -58,25 +60,47 @@ class StoredRows:
         return self.row_groups - full >= COMPACT_THIN_ROW_GROUPS
 
 
-def compact_raw_tables(path: Path) -> list[StoredRows]:
-    """Copy every unconstrained raw table worth compacting without its deleted rows; the tables
-    compacted, as they were before (nothing when the warehouse does not exist yet)."""
+@dataclass(frozen=True)
+class Compaction:
+    """What a compaction copied, and where it stopped if DuckDB failed on a copy."""
+
+    copied: list[StoredRows]
+    left: list[StoredRows]  # worth compacting, not copied (after a failure)
+    failure: str = ""  # DuckDB's message
+
+
+def compact_raw_tables(path: Path) -> Compaction:
+    """Copy every unconstrained raw table worth compacting without its deleted rows, as they
+    were before (nothing when the warehouse does not exist yet).
+
+    A DuckDB failure (out of COMPACTION_MEMORY: a copy's `Failed to commit: failed to pin
+    block`, met once at 1,000 connections) rolls back the copy under way and ends the
+    compaction: it saves memory and disk for dbt's build, which reads the tables as they are
+    either way.
+    """
     if not path.exists():
-        return []
+        return Compaction([], [])
     # Not a refresh's writer: those append in small row groups (bounded_writer), and a copy
     # is to get full ones.
+    wanted: list[StoredRows] = []
+    copied: list[StoredRows] = []
+    failure = ""
     with open_warehouse(path) as con, memory_limit(con, COMPACTION_MEMORY):
-        con.execute("set threads = 1")
-        con.execute("set preserve_insertion_order = false")
-        con.execute("set max_vacuum_tasks = 0")  # its close checkpoints the rest as they are
-        compacted = [rows for rows in stored_rows(con) if rows.worth_compacting()]
-        for rows in compacted:
-            _copy_live_rows(con, rows.table)
-            # The old table's blocks are free from here on, for the next copy to reuse: the
-            # file grows by the largest table copied, not by all of them.
-            con.execute("checkpoint")
+        try:
+            con.execute("set threads = 1")
+            con.execute("set preserve_insertion_order = false")
+            con.execute("set max_vacuum_tasks = 0")  # its close checkpoints the rest as they are
+            wanted = [rows for rows in stored_rows(con) if rows.worth_compacting()]
+            for rows in wanted:
+                copy_live_rows(con, rows.table)
+                copied.append(rows)
+                # The old table's blocks are free from here on, for the next copy to reuse:
+                # the file grows by the largest table copied, not by all of them.
+                con.execute("checkpoint")
+        except duckdb.Error as error:
+            failure = str(error).split("\n")[0]
     release_idle_writers()  # dbt's build comes next, beside this process: give back the memory
-    return compacted
+    return Compaction(copied, wanted[len(copied) :], failure)
 
 
 def stored_rows(con: duckdb.DuckDBPyConnection) -> list[StoredRows]:
@@ -106,7 +130,7 @@ def stored_rows(con: duckdb.DuckDBPyConnection) -> list[StoredRows]:
     return found
 
 
-def _copy_live_rows(con: duckdb.DuckDBPyConnection, table: str) -> None:
+def copy_live_rows(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """raw.`table` replaced by a copy of its live rows, in one transaction."""
     name, copy = _identifier(table), _identifier(f"{table}__compacted")
     with transaction(con):

@@ -94,13 +94,20 @@ def polar_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
     ):
         # Deleted rows and thin row groups the refresh's writers left (they do not vacuum),
         # copied away before dbt reads.
-        for table in compact_raw_tables(Path(path)):
+        compaction = compact_raw_tables(Path(path))
+        for table in compaction.copied:
             context.log.info(
                 "Compacted raw.%s: %d deleted rows of %d reclaimed, %d row groups copied",
                 table.table,
                 table.dead,
                 table.stored,
                 table.row_groups,
+            )
+        if compaction.failure:
+            context.log.warning(
+                "Compaction stopped (%s); not copied: %s. dbt builds over the tables as they are.",
+                compaction.failure,
+                ", ".join(f"raw.{table.table}" for table in compaction.left) or "none",
             )
         invocation = None
         events: Iterator[Any] = iter(())

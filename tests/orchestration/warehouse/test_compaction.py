@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from orchestration.warehouse import bounded_writer
+from orchestration.warehouse import bounded_writer, compaction
 from orchestration.warehouse.bounded_writer import WRITER_ROW_GROUP_ROWS
-from orchestration.warehouse.compaction import compact_raw_tables
+from orchestration.warehouse.compaction import Compaction, compact_raw_tables, copy_live_rows
 from orchestration.warehouse.entity_writes import upsert_items
 from orchestration.warehouse.files import open_warehouse, transaction
 from tests.orchestration.warehouse.test_bounded_writer import row_groups
@@ -85,7 +86,7 @@ def test_a_table_a_quarter_deleted_is_copied_without_its_deleted_rows(tmp_path: 
     assert (stored, live) == (ORDERS + ORDERS // 2, ORDERS)  # the refunded ones' old rows stay
     before = orders(path)
 
-    compacted = compact_raw_tables(path)
+    compacted = compact_raw_tables(path).copied
 
     assert [(c.table, c.stored, c.live) for c in compacted] == [("polar_orders", stored, live)]
     assert bounded_writer._writers is None  # its DuckDB closed: dbt's build runs beside us
@@ -105,7 +106,7 @@ def test_a_table_of_many_thin_row_groups_is_copied_into_full_ones(tmp_path: Path
     assert row_groups(path, "raw.polar_orders") == ORDERS // 100
     before = orders(path)
 
-    compacted = compact_raw_tables(path)
+    compacted = compact_raw_tables(path).copied
 
     assert sorted((c.table, c.dead, c.row_groups) for c in compacted) == [
         ("polar_customers", 0, ORDERS // 100),
@@ -130,11 +131,47 @@ def test_few_deleted_rows_and_keyed_tables_are_left_as_they_are(tmp_path: Path) 
         con.execute("checkpoint")
     stored, live = stored_and_live(path, "raw.polar_connections")
     assert live == stored // 4
-    assert compact_raw_tables(path) == []
+    assert compact_raw_tables(path) == Compaction([], [])
     assert stored_and_live(path, "raw.polar_orders") == (ORDERS + 1_000, ORDERS)
 
 
 def test_no_warehouse_yet_is_nothing_to_compact(tmp_path: Path) -> None:
     path = tmp_path / "warehouse.duckdb"
-    assert compact_raw_tables(path) == []
+    assert compact_raw_tables(path) == Compaction([], [])
     assert not path.exists()
+
+
+def copy_in_1mb(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """The compaction's copy with 1 MB: the counting before it fits in 6 MB, a copy does not."""
+    con.execute("set memory_limit = '1MB'")
+    copy_live_rows(con, table)
+
+
+def test_a_copy_duckdb_fails_is_rolled_back_and_the_warehouse_stays_usable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Out of its memory (1 MB for a copy here; at 1,000 connections a copy's commit failed in
+    256 MB), the compaction says where it stopped instead of failing dbt's build: the tables
+    keep their rows and row groups, a writer opens the file afterwards, and the next compaction
+    copies them."""
+    path = tmp_path / "warehouse.duckdb"
+    refresh_writes(path, checkpoint_every_page=True)
+    before = orders(path)
+    monkeypatch.setattr(compaction, "COMPACTION_MEMORY", "6MB")
+    monkeypatch.setattr(compaction, "copy_live_rows", copy_in_1mb)
+
+    result = compact_raw_tables(path)
+
+    assert result.copied == []
+    assert [rows.table for rows in result.left] == ["polar_customers", "polar_orders"]
+    assert "Out of Memory" in result.failure and "\n" not in result.failure
+    assert row_groups(path, "raw.polar_orders") == ORDERS // 100
+    assert orders(path) == before
+    with open_warehouse(path, bounded_memory=True) as con:
+        con.execute("insert into raw.polar_refunds (id) values ('r1')")
+    monkeypatch.undo()
+    assert [rows.table for rows in compact_raw_tables(path).copied] == [
+        "polar_customers",
+        "polar_orders",
+    ]
+    assert orders(path) == before
