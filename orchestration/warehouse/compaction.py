@@ -70,8 +70,8 @@ class Compaction:
 
 
 def compact_raw_tables(path: Path) -> Compaction:
-    """Copy every unconstrained raw table worth compacting without its deleted rows, as they
-    were before (nothing when the warehouse does not exist yet).
+    """Copy every unconstrained raw table worth compacting without its deleted rows and into
+    full row groups; what was copied and left (nothing when the warehouse does not exist yet).
 
     A DuckDB failure (out of COMPACTION_MEMORY: a copy's `Failed to commit: failed to pin
     block`, met once at 1,000 connections) rolls back the copy under way and ends the
@@ -80,13 +80,13 @@ def compact_raw_tables(path: Path) -> Compaction:
     """
     if not path.exists():
         return Compaction([], [])
-    # Not a refresh's writer: those append in small row groups (bounded_writer), and a copy
-    # is to get full ones.
     wanted: list[StoredRows] = []
     copied: list[StoredRows] = []
     failure = ""
-    with open_warehouse(path) as con, memory_limit(con, COMPACTION_MEMORY):
-        try:
+    try:
+        # Not a refresh's writer: those append in small row groups (bounded_writer), and a
+        # copy is to get full ones.
+        with open_warehouse(path) as con, memory_limit(con, COMPACTION_MEMORY):
             con.execute("set threads = 1")
             con.execute("set preserve_insertion_order = false")
             con.execute("set max_vacuum_tasks = 0")  # its close checkpoints the rest as they are
@@ -97,8 +97,8 @@ def compact_raw_tables(path: Path) -> Compaction:
                 # The old table's blocks are free from here on, for the next copy to reuse:
                 # the file grows by the largest table copied, not by all of them.
                 con.execute("checkpoint")
-        except duckdb.Error as error:
-            failure = str(error).split("\n")[0]
+    except duckdb.Error as error:  # also from the limit's reset and the close after a failure
+        failure = str(error).split("\n")[0]
     release_idle_writers()  # dbt's build comes next, beside this process: give back the memory
     return Compaction(copied, wanted[len(copied) :], failure)
 
